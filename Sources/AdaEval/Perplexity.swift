@@ -1,0 +1,81 @@
+import AdaModel
+import AdaTensor
+import Foundation
+
+/// Result of a perplexity evaluation.
+public struct PerplexityResult: Sendable, CustomStringConvertible {
+    public let perplexity: Double
+    /// Mean negative log-likelihood (nats per token).
+    public let nll: Double
+    /// Number of predicted tokens (windows × (ctx − 1)).
+    public let tokens: Int
+    public let windows: Int
+    public let context: Int
+    public let seconds: Double
+    /// Tokens run through the model per second (windows × ctx / seconds).
+    public var tokensPerSecond: Double { Double(windows * context) / max(seconds, 1e-9) }
+
+    public var description: String {
+        String(format: "ppl %.4f over %d tokens (%d × %d), %.1f tok/s", perplexity, tokens, windows, context, tokensPerSecond)
+    }
+}
+
+/// Cuts evaluation windows: non-overlapping runs of `ctx` tokens from token 0, no BOS.
+public func evaluationWindows(_ tokens: [Int32], windows: Int, ctx: Int) throws -> [[Int32]] {
+    guard ctx >= 2 else { throw EvalError("context must be at least 2 tokens, got \(ctx)") }
+    guard windows >= 1 else { throw EvalError("need at least one window, got \(windows)") }
+    let available = tokens.count / ctx
+    guard windows <= available else {
+        throw EvalError("text has \(tokens.count) tokens: room for \(available) windows of \(ctx), \(windows) asked")
+    }
+    return (0..<windows).map { Array(tokens[($0 * ctx)..<(($0 + 1) * ctx)]) }
+}
+
+public struct EvalError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ m: String) { message = m }
+    public var description: String { message }
+}
+
+/// Per-position negative log-likelihoods of `tokens[1...]` given the logits of positions
+/// 0..<T−1 (positions 2…T in 1-based terms), accumulated in double precision.
+public func tokenNLLs(logits: Tensor, tokens: [Int32]) -> [Double] {
+    let (t, vocab) = logits.matrixShape
+    var out = [Double](repeating: 0, count: t - 1)
+    logits.data.withUnsafeBufferPointer { p in
+        for r in 0..<(t - 1) {
+            let row = p.baseAddress! + r * vocab
+            var m = -Float.infinity
+            for j in 0..<vocab { m = max(m, row[j]) }
+            var s: Double = 0
+            var chunk: Float = 0
+            for j in 0..<vocab {
+                chunk += FastMath.exp(row[j] - m)
+                if j & 255 == 255 { s += Double(chunk); chunk = 0 }
+            }
+            s += Double(chunk)
+            out[r] = log(s) + Double(m) - Double(row[Int(tokens[r + 1])])
+        }
+    }
+    return out
+}
+
+/// Perplexity with the protocol of ada: tokenize the text, cut `windows` non-overlapping
+/// windows of `ctx` tokens, no BOS, loss on positions 2…ctx of each window.
+public func perplexity(model: LlamaModel, tokens: [Int32], windows: Int, ctx: Int,
+                       progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> PerplexityResult {
+    let ws = try evaluationWindows(tokens, windows: windows, ctx: ctx)
+    let start = DispatchTime.now()
+    var total: Double = 0
+    var count = 0
+    for (i, w) in ws.enumerated() {
+        if shouldStop?() == true { throw CancellationError() }
+        let nll = tokenNLLs(logits: model.forward(w), tokens: w)
+        total += nll.reduce(0, +)
+        count += nll.count
+        progress?(i + 1, ws.count)
+    }
+    let secs = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    let mean = total / Double(count)
+    return PerplexityResult(perplexity: exp(mean), nll: mean, tokens: count, windows: windows, context: ctx, seconds: secs)
+}

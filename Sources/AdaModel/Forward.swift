@@ -1,0 +1,285 @@
+import AdaTensor
+import Foundation
+
+/// cos/sin of RoPE angles for positions 0..<T, adjacent-pair convention:
+/// pair i of a head rotates (x[2i], x[2i+1]) by `p · θ^(−2i/d)`.
+public struct RoPETable: Sendable {
+    public let positions: Int
+    public let half: Int
+    let cos: [Float]
+    let sin: [Float]
+
+    public init(positions: Int, headDim: Int, theta: Float) {
+        self.positions = positions
+        half = headDim / 2
+        var c = [Float](repeating: 0, count: positions * half)
+        var s = c
+        for i in 0..<half {
+            let inv = pow(Double(theta), -2.0 * Double(i) / Double(headDim))
+            for p in 0..<positions {
+                let a = Double(p) * inv
+                c[p * half + i] = Float(Foundation.cos(a))
+                s[p * half + i] = Float(Foundation.sin(a))
+            }
+        }
+        cos = c
+        sin = s
+    }
+}
+
+/// Intermediate activations of one block on one window: the inputs of its linear modules.
+public struct BlockTrace: Sendable {
+    /// RMS-normed block input: the input of q, k and v. `[T, hidden]`
+    public var attnIn: Tensor
+    /// Attention context before the output projection: the input of o. `[T, heads·headDim]`
+    public var attnContext: Tensor
+    /// RMS-normed residual after attention: the input of gate and up. `[T, hidden]`
+    public var mlpIn: Tensor
+    /// `silu(gate) ⊙ up`: the input of down. `[T, intermediate]`
+    public var mlpAct: Tensor
+
+    /// The input activations of a given linear module.
+    public func input(of kind: LinearKind) -> Tensor {
+        switch kind {
+        case .q, .k, .v: return attnIn
+        case .o: return attnContext
+        case .gate, .up: return mlpIn
+        case .down: return mlpAct
+        }
+    }
+}
+
+/// The building blocks of the LLaMA forward pass. All activations are `[T, features]`
+/// row-major so that every linear layer is one GEMM.
+public enum Forward {
+    /// `x · Wᵀ` for `x: [T, in]`, `W: [out, in]`.
+    public static func linear(_ x: Tensor, _ w: Tensor) -> Tensor {
+        let (t, n) = x.matrixShape
+        precondition(w.shape[1] == n, "linear: input has \(n) features, weight is \(w.shape)")
+        var out = Tensor(zeros: [t, w.shape[0]])
+        x.data.withUnsafeBufferPointer { px in
+            w.data.withUnsafeBufferPointer { pw in
+                out.data.withUnsafeMutableBufferPointer { po in
+                    sgemm(transA: false, transB: true, m: t, n: w.shape[0], k: n, alpha: 1,
+                          a: px.baseAddress!, lda: n, b: pw.baseAddress!, ldb: n, beta: 0,
+                          c: po.baseAddress!, ldc: w.shape[0])
+                }
+            }
+        }
+        return out
+    }
+
+    public static func rmsNorm(_ x: Tensor, weight: [Float], eps: Float) -> Tensor {
+        let (t, d) = x.matrixShape
+        var out = x
+        out.data.withUnsafeMutableBufferPointer { o in
+            weight.withUnsafeBufferPointer { w in
+                for r in 0..<t {
+                    var ss: Float = 0
+                    for j in 0..<d { let v = o[r * d + j]; ss += v * v }
+                    let inv = 1 / (ss / Float(d) + eps).squareRoot()
+                    for j in 0..<d { o[r * d + j] = o[r * d + j] * inv * w[j] }
+                }
+            }
+        }
+        return out
+    }
+
+    public static func applyRoPE(_ x: inout Tensor, heads: Int, headDim: Int, table: RoPETable) {
+        let (t, width) = x.matrixShape
+        precondition(t <= table.positions, "RoPE table has \(table.positions) positions, need \(t)")
+        let half = headDim / 2
+        x.data.withUnsafeMutableBufferPointer { p in
+            table.cos.withUnsafeBufferPointer { c in
+                table.sin.withUnsafeBufferPointer { s in
+                    for r in 0..<t {
+                        for h in 0..<heads {
+                            let base = r * width + h * headDim
+                            for i in 0..<half {
+                                let cs = c[r * half + i], sn = s[r * half + i]
+                                let a = p[base + 2 * i], b = p[base + 2 * i + 1]
+                                p[base + 2 * i] = a * cs - b * sn
+                                p[base + 2 * i + 1] = a * sn + b * cs
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Causal grouped-query attention. `q: [T, H·hd]`, `k, v: [T, KV·hd]` → `[T, H·hd]`.
+    public static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, headDim: Int) -> Tensor {
+        let t = q.shape[0]
+        let qw = heads * headDim, kw = kvHeads * headDim
+        let group = heads / kvHeads
+        var out = Tensor(zeros: [t, qw])
+        var scores = [Float](repeating: 0, count: t * t)
+        let scale = 1 / Float(headDim).squareRoot()
+        q.data.withUnsafeBufferPointer { pq in
+            k.data.withUnsafeBufferPointer { pk in
+                v.data.withUnsafeBufferPointer { pv in
+                    out.data.withUnsafeMutableBufferPointer { po in
+                        scores.withUnsafeMutableBufferPointer { ps in
+                            for h in 0..<heads {
+                                let g = h / group
+                                sgemm(transA: false, transB: true, m: t, n: t, k: headDim, alpha: scale,
+                                      a: pq.baseAddress! + h * headDim, lda: qw,
+                                      b: pk.baseAddress! + g * headDim, ldb: kw, beta: 0,
+                                      c: ps.baseAddress!, ldc: t)
+                                causalSoftmax(ps.baseAddress!, t)
+                                sgemm(transA: false, transB: false, m: t, n: headDim, k: t, alpha: 1,
+                                      a: ps.baseAddress!, lda: t, b: pv.baseAddress! + g * headDim, ldb: kw,
+                                      beta: 0, c: po.baseAddress! + h * headDim, ldc: qw)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Row-wise softmax over columns 0...r of each row r of a `[T, T]` matrix; columns past
+    /// the diagonal become 0.
+    static func causalSoftmax(_ p: UnsafeMutablePointer<Float>, _ t: Int) {
+        for r in 0..<t {
+            let row = p + r * t
+            var m = -Float.infinity
+            for j in 0...r { m = max(m, row[j]) }
+            var sum: Float = 0
+            for j in 0...r {
+                let e = FastMath.exp(row[j] - m)
+                row[j] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for j in 0...r { row[j] *= inv }
+            for j in (r + 1)..<t { row[j] = 0 }
+        }
+    }
+
+    /// `silu(gate) ⊙ up`, in place into `gate`.
+    public static func swiglu(_ gate: inout Tensor, _ up: Tensor) {
+        gate.data.withUnsafeMutableBufferPointer { g in
+            up.data.withUnsafeBufferPointer { u in
+                for i in 0..<g.count {
+                    let x = g[i]
+                    g[i] = x / (1 + FastMath.exp(-x)) * u[i]
+                }
+            }
+        }
+    }
+}
+
+extension LlamaModel {
+    public func ropeTable(positions: Int) -> RoPETable {
+        RoPETable(positions: positions, headDim: config.headDim, theta: config.ropeTheta)
+    }
+
+    /// Token embeddings `[T, hidden]`.
+    public func embed(_ tokens: [Int32]) -> Tensor {
+        let d = config.hiddenSize
+        var out = [Float](repeating: 0, count: tokens.count * d)
+        tokenEmbedding.data.withUnsafeBufferPointer { e in
+            for (i, t) in tokens.enumerated() {
+                let id = Int(t)
+                precondition(id >= 0 && id < config.vocabSize, "token id \(id) outside the vocabulary")
+                for j in 0..<d { out[i * d + j] = e[id * d + j] }
+            }
+        }
+        return Tensor(shape: [tokens.count, d], data: out)
+    }
+
+    /// The attention context (input of o) for normed block input `xn`, with `weights`' q, k, v.
+    public func attentionContext(_ weights: LlamaBlock, _ xn: Tensor, rope: RoPETable) -> Tensor {
+        var q = Forward.linear(xn, weights.q)
+        var k = Forward.linear(xn, weights.k)
+        let v = Forward.linear(xn, weights.v)
+        Forward.applyRoPE(&q, heads: config.numHeads, headDim: config.headDim, table: rope)
+        Forward.applyRoPE(&k, heads: config.numKVHeads, headDim: config.headDim, table: rope)
+        return Forward.attention(q: q, k: k, v: v, heads: config.numHeads, kvHeads: config.numKVHeads, headDim: config.headDim)
+    }
+
+    /// `silu(gate) ⊙ up` (input of down) for normed input `xn`.
+    public func mlpActivation(_ weights: LlamaBlock, _ xn: Tensor) -> Tensor {
+        var g = Forward.linear(xn, weights.gate)
+        Forward.swiglu(&g, Forward.linear(xn, weights.up))
+        return g
+    }
+
+    /// Runs one decoder block on `x: [T, hidden]` with the given weights, returning the block
+    /// output; `trace` receives the inputs of each linear module.
+    public func runBlock(_ weights: LlamaBlock, _ x: Tensor, rope: RoPETable, trace: ((BlockTrace) -> Void)? = nil) -> Tensor {
+        let eps = config.rmsNormEps
+        let attnIn = Forward.rmsNorm(x, weight: weights.attnNorm, eps: eps)
+        let ctx = attentionContext(weights, attnIn, rope: rope)
+        var h = Forward.linear(ctx, weights.o)
+        h.add(x)
+        let mlpIn = Forward.rmsNorm(h, weight: weights.ffnNorm, eps: eps)
+        let act = mlpActivation(weights, mlpIn)
+        var out = Forward.linear(act, weights.down)
+        out.add(h)
+        trace?(BlockTrace(attnIn: attnIn, attnContext: ctx, mlpIn: mlpIn, mlpAct: act))
+        return out
+    }
+
+    /// Final norm and output head: logits `[T, vocab]`.
+    public func logits(_ hidden: Tensor) -> Tensor {
+        Forward.linear(Forward.rmsNorm(hidden, weight: outputNorm, eps: config.rmsNormEps), head)
+    }
+
+    /// Full forward pass over one window of tokens: logits `[T, vocab]`.
+    public func forward(_ tokens: [Int32]) -> Tensor {
+        let rope = ropeTable(positions: tokens.count)
+        var x = embed(tokens)
+        for b in blocks { x = runBlock(b, x, rope: rope) }
+        return logits(x)
+    }
+}
+
+/// Streams calibration windows through a model block by block, so that a consumer sees the
+/// inputs of every linear module of block `l` for all windows before block `l+1` is computed.
+/// Memory holds one hidden state per window (`windows × T × hidden` floats), never all layers.
+public final class BlockStream {
+    public let model: LlamaModel
+    public private(set) var block = 0
+    /// Hidden state entering `block`, one `[T, hidden]` tensor per window.
+    public private(set) var hidden: [Tensor]
+    public let rope: RoPETable
+
+    public init(model: LlamaModel, windows: [[Int32]]) {
+        self.model = model
+        let t = windows.map(\.count).max() ?? 0
+        rope = model.ropeTable(positions: t)
+        hidden = windows.map { model.embed($0) }
+    }
+
+    public var isFinished: Bool { block >= model.blocks.count }
+
+    /// Runs the current block with `weights` (default: the model's own) on every window,
+    /// calling `body(window, trace, output)`; does not advance.
+    public func trace(weights: LlamaBlock? = nil, _ body: (Int, BlockTrace, Tensor) throws -> Void) rethrows {
+        let w = weights ?? model.blocks[block]
+        for (i, x) in hidden.enumerated() {
+            var tr: BlockTrace?
+            let out = model.runBlock(w, x, rope: rope) { tr = $0 }
+            try body(i, tr!, out)
+        }
+    }
+
+    /// Moves every window through the current block with `weights` (default: the model's own
+    /// full-precision block; pass a quantized block to feed later blocks quantized inputs).
+    public func advance(weights: LlamaBlock? = nil) {
+        let w = weights ?? model.blocks[block]
+        for i in hidden.indices { hidden[i] = model.runBlock(w, hidden[i], rope: rope) }
+        block += 1
+    }
+
+    /// Replaces the hidden states (e.g. with outputs already computed by `trace`) and advances.
+    public func advance(outputs: [Tensor]) {
+        precondition(outputs.count == hidden.count)
+        hidden = outputs
+        block += 1
+    }
+}

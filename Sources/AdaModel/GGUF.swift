@@ -1,0 +1,400 @@
+import AdaTensor
+
+/// Tensor element types of GGML/GGUF that ada reads.
+public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q8_0 = 8, q4_K = 12, q6_K = 14, bf16 = 30
+
+    /// Values per block and bytes per block.
+    public var blockSize: Int {
+        switch self {
+        case .f32, .f16, .bf16: return 1
+        case .q4_0, .q4_1, .q8_0: return 32
+        case .q4_K, .q6_K: return 256
+        }
+    }
+
+    public var bytesPerBlock: Int {
+        switch self {
+        case .f32: return 4
+        case .f16, .bf16: return 2
+        case .q4_0: return 18
+        case .q4_1: return 20
+        case .q8_0: return 34
+        case .q4_K: return 144
+        case .q6_K: return 210
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .f32: return "F32"
+        case .f16: return "F16"
+        case .bf16: return "BF16"
+        case .q4_0: return "Q4_0"
+        case .q4_1: return "Q4_1"
+        case .q8_0: return "Q8_0"
+        case .q4_K: return "Q4_K"
+        case .q6_K: return "Q6_K"
+        }
+    }
+
+    /// Names of GGML types ada does not decode, for clearer errors.
+    static func name(ofUnsupported raw: UInt32) -> String {
+        let names: [UInt32: String] = [6: "Q5_0", 7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K",
+                                       13: "Q5_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS",
+                                       18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S",
+                                       22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32",
+                                       27: "I64", 28: "F64", 29: "IQ1_M"]
+        return names[raw].map { "\($0) (type \(raw)), not supported" } ?? "unknown tensor type \(raw)"
+    }
+}
+
+/// A GGUF metadata value.
+public indirect enum GGUFValue: Sendable, Equatable, CustomStringConvertible {
+    case uint8(UInt8), int8(Int8), uint16(UInt16), int16(Int16), uint32(UInt32), int32(Int32)
+    case float32(Float), bool(Bool), string(String), array([GGUFValue])
+    case uint64(UInt64), int64(Int64), float64(Double)
+
+    public var int: Int? {
+        switch self {
+        case .uint8(let v): return Int(v)
+        case .int8(let v): return Int(v)
+        case .uint16(let v): return Int(v)
+        case .int16(let v): return Int(v)
+        case .uint32(let v): return Int(v)
+        case .int32(let v): return Int(v)
+        case .uint64(let v): return v <= UInt64(Int.max) ? Int(v) : nil
+        case .int64(let v): return Int(v)
+        default: return nil
+        }
+    }
+
+    public var double: Double? {
+        switch self {
+        case .float32(let v): return Double(v)
+        case .float64(let v): return v
+        default: return int.map(Double.init)
+        }
+    }
+
+    public var string: String? { if case .string(let s) = self { return s } else { return nil } }
+    public var array: [GGUFValue]? { if case .array(let a) = self { return a } else { return nil } }
+
+    public var description: String {
+        switch self {
+        case .string(let s): return "\"\(s)\""
+        case .bool(let b): return b ? "true" : "false"
+        case .float32(let v): return "\(v)"
+        case .float64(let v): return "\(v)"
+        case .array(let a):
+            let head = a.prefix(4).map(\.description).joined(separator: ", ")
+            return a.count > 4 ? "[\(head), … (\(a.count) items)]" : "[\(head)]"
+        default: return int.map(String.init) ?? "?"
+        }
+    }
+}
+
+/// One tensor's entry in a GGUF file.
+public struct GGUFTensorInfo: Sendable {
+    public let name: String
+    /// GGUF order: `dims[0]` (ne0) is the fastest-varying (input) dimension.
+    public let dims: [Int]
+    public let type: GGMLType
+    /// Offset relative to the start of the data section.
+    public let offset: Int
+    public let byteCount: Int
+    public var elementCount: Int { dims.reduce(1, *) }
+    /// Row-major shape (slowest first): the reverse of `dims`.
+    public var shape: [Int] { dims.reversed() }
+}
+
+/// A parsed, memory-mapped GGUF file (versions 2 and 3). Tensors are dequantized on demand.
+public final class GGUFFile: @unchecked Sendable {
+    public let path: String
+    public let version: Int
+    public let metadata: [String: GGUFValue]
+    /// Metadata keys in file order.
+    public let metadataKeys: [String]
+    public let tensors: [GGUFTensorInfo]
+    public let alignment: Int
+    public let dataOffset: Int
+    private let file: MappedFile
+    private let index: [String: Int]
+
+    public convenience init(path: String) throws {
+        try self.init(mapped: try MappedFile(path: path))
+    }
+
+    init(mapped: MappedFile) throws {
+        file = mapped
+        path = mapped.path
+        var c = ByteCursor(bytes: mapped.bytes, file: mapped.path)
+        let magic = try c.read(UInt32.self, "magic")
+        guard magic == 0x4655_4747 else {
+            throw c.fail("magic", "not a GGUF file (magic 0x\(String(magic, radix: 16)))")
+        }
+        let v = try c.read(UInt32.self, "version")
+        guard v == 2 || v == 3 else { throw c.fail("version", "unsupported GGUF version \(v) (2 and 3 are read)") }
+        version = Int(v)
+        let nTensors = try c.read(UInt64.self, "tensor_count")
+        let nKV = try c.read(UInt64.self, "metadata_kv_count")
+        // Each tensor info needs at least 8+4+8+4+8 bytes, each key/value at least 8+4+1.
+        guard nTensors <= UInt64(c.remaining / 32) else {
+            throw c.fail("tensor_count", "claims \(nTensors) tensors, more than the file can hold")
+        }
+        guard nKV <= UInt64(c.remaining / 13) else {
+            throw c.fail("metadata_kv_count", "claims \(nKV) entries, more than the file can hold")
+        }
+        var meta: [String: GGUFValue] = [:]
+        var keys: [String] = []
+        for i in 0..<Int(nKV) {
+            let key = try Self.readString(&c, "metadata[\(i)].key")
+            let field = "metadata '\(key)'"
+            let t = try c.read(UInt32.self, field + " type")
+            meta[key] = try Self.readValue(&c, type: t, field: field, depth: 0)
+            keys.append(key)
+        }
+        metadata = meta
+        metadataKeys = keys
+        var align = 32
+        if let a = meta["general.alignment"] {
+            guard let ai = a.int, ai > 0, ai & (ai - 1) == 0, ai <= 1 << 20 else {
+                throw c.fail("metadata 'general.alignment'", "must be a power of two, got \(a)")
+            }
+            align = ai
+        }
+        alignment = align
+        var infos: [GGUFTensorInfo] = []
+        infos.reserveCapacity(Int(nTensors))
+        var idx: [String: Int] = [:]
+        for i in 0..<Int(nTensors) {
+            let name = try Self.readString(&c, "tensor_info[\(i)].name")
+            let field = "tensor '\(name)'"
+            let nd = try c.read(UInt32.self, field + " n_dims")
+            guard nd >= 1 && nd <= 4 else { throw c.fail(field + " n_dims", "must be 1…4, got \(nd)") }
+            var dims: [Int] = []
+            var product = 1
+            for d in 0..<Int(nd) {
+                let n = try c.read(UInt64.self, field + " dim[\(d)]")
+                guard n <= UInt64(Int32.max) else {
+                    throw c.fail(field + " dim[\(d)]", "dimension \(n) is absurd")
+                }
+                let (p, overflow) = product.multipliedReportingOverflow(by: Int(n))
+                guard !overflow, p <= 1 << 40 else {
+                    throw c.fail(field + " dims", "element count overflows")
+                }
+                product = p
+                dims.append(Int(n))
+            }
+            let rawType = try c.read(UInt32.self, field + " type")
+            guard let type = GGMLType(rawValue: rawType) else {
+                throw c.fail(field + " type", GGMLType.name(ofUnsupported: rawType))
+            }
+            guard dims[0] % type.blockSize == 0 else {
+                throw c.fail(field + " dims", "row length \(dims[0]) is not a multiple of the \(type) block size \(type.blockSize)")
+            }
+            let off = try c.read(UInt64.self, field + " offset")
+            guard off <= UInt64(Int.max / 2) else { throw c.fail(field + " offset", "offset \(off) is absurd") }
+            let nbytes = product / type.blockSize * type.bytesPerBlock
+            guard idx[name] == nil else { throw c.fail(field, "duplicate tensor name") }
+            idx[name] = i
+            infos.append(GGUFTensorInfo(name: name, dims: dims, type: type, offset: Int(off), byteCount: nbytes))
+        }
+        let start = (c.offset + align - 1) / align * align
+        dataOffset = start
+        for t in infos {
+            guard t.offset % align == 0 else {
+                throw c.fail("tensor '\(t.name)' offset", "offset \(t.offset) is not aligned to \(align)")
+            }
+            guard start <= mapped.size, t.offset <= mapped.size - start,
+                  t.byteCount <= mapped.size - start - t.offset else {
+                throw c.fail("tensor '\(t.name)' offset",
+                             "data [\(t.offset), \(t.offset + t.byteCount)) lies past the end of the file (data section holds \(max(0, mapped.size - start)) bytes)")
+            }
+        }
+        tensors = infos
+        index = idx
+    }
+
+    private static func readString(_ c: inout ByteCursor, _ field: String) throws -> String {
+        let n = try c.read(UInt64.self, field + " length")
+        guard n <= UInt64(c.remaining) else {
+            throw c.fail(field, "string length \(n) runs past the end of the file")
+        }
+        return try c.readString(count: Int(n), field)
+    }
+
+    private static func readValue(_ c: inout ByteCursor, type: UInt32, field: String, depth: Int) throws -> GGUFValue {
+        switch type {
+        case 0: return .uint8(try c.read(UInt8.self, field))
+        case 1: return .int8(try c.read(Int8.self, field))
+        case 2: return .uint16(try c.read(UInt16.self, field))
+        case 3: return .int16(try c.read(Int16.self, field))
+        case 4: return .uint32(try c.read(UInt32.self, field))
+        case 5: return .int32(try c.read(Int32.self, field))
+        case 6: return .float32(try c.readFloat(field))
+        case 7:
+            let b = try c.read(UInt8.self, field)
+            guard b <= 1 else { throw c.fail(field, "bool byte is \(b)") }
+            return .bool(b == 1)
+        case 8: return .string(try readString(&c, field))
+        case 9:
+            guard depth < 4 else { throw c.fail(field, "arrays nested too deeply") }
+            let et = try c.read(UInt32.self, field + " element type")
+            let n = try c.read(UInt64.self, field + " count")
+            let minSize: UInt64
+            switch et {
+            case 0, 1, 7: minSize = 1
+            case 2, 3: minSize = 2
+            case 4, 5, 6: minSize = 4
+            case 8, 10, 11, 12: minSize = 8
+            case 9: minSize = 12
+            default: throw c.fail(field + " element type", "unknown value type \(et)")
+            }
+            guard n <= UInt64(c.remaining) / minSize else {
+                throw c.fail(field + " count", "array of \(n) items runs past the end of the file")
+            }
+            var items: [GGUFValue] = []
+            items.reserveCapacity(Int(n))
+            for i in 0..<Int(n) {
+                items.append(try readValue(&c, type: et, field: "\(field)[\(i)]", depth: depth + 1))
+            }
+            return .array(items)
+        case 10: return .uint64(try c.read(UInt64.self, field))
+        case 11: return .int64(try c.read(Int64.self, field))
+        case 12: return .float64(try c.readDouble(field))
+        default: throw c.fail(field + " type", "unknown value type \(type)")
+        }
+    }
+
+    public func info(_ name: String) -> GGUFTensorInfo? { index[name].map { tensors[$0] } }
+
+    /// The raw bytes of a tensor (a view into the mapping).
+    public func rawBytes(_ info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+        let start = dataOffset + info.offset
+        return UnsafeRawBufferPointer(rebasing: file.bytes[start..<(start + info.byteCount)])
+    }
+
+    /// Dequantizes a tensor to Float32 with its row-major shape.
+    public func tensor(_ name: String) throws -> Tensor {
+        guard let info = info(name) else {
+            throw ModelFileError(file: path, field: "tensor '\(name)'", "not in file")
+        }
+        var out = [Float](repeating: 0, count: info.elementCount)
+        out.withUnsafeMutableBufferPointer { dst in
+            Dequantize.run(info.type, rawBytes(info), into: dst)
+        }
+        return Tensor(shape: info.shape, data: out)
+    }
+
+    public func string(_ key: String) -> String? { metadata[key]?.string }
+    public func int(_ key: String) -> Int? { metadata[key]?.int }
+    public func double(_ key: String) -> Double? { metadata[key]?.double }
+}
+
+/// Dequantization kernels for the GGML block formats.
+public enum Dequantize {
+    @inline(__always)
+    static func half(_ p: UnsafeRawBufferPointer, _ o: Int) -> Float {
+        HalfPrecision.float(fromHalfBits: p.loadUnaligned(fromByteOffset: o, as: UInt16.self).littleEndian)
+    }
+
+    public static func run(_ type: GGMLType, _ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>) {
+        let nBlocks = dst.count / type.blockSize
+        let bs = type.bytesPerBlock
+        switch type {
+        case .f32:
+            for i in 0..<dst.count { dst[i] = Float(bitPattern: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
+        case .f16:
+            for i in 0..<dst.count { dst[i] = half(src, 2 * i) }
+        case .bf16:
+            for i in 0..<dst.count {
+                dst[i] = HalfPrecision.float(fromBFloat16Bits: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)
+            }
+        case .q4_0:
+            for b in 0..<nBlocks {
+                let o = b * bs
+                let d = half(src, o)
+                for j in 0..<16 {
+                    let q = src[o + 2 + j]
+                    dst[b * 32 + j] = d * Float(Int(q & 0xF) - 8)
+                    dst[b * 32 + j + 16] = d * Float(Int(q >> 4) - 8)
+                }
+            }
+        case .q4_1:
+            for b in 0..<nBlocks {
+                let o = b * bs
+                let d = half(src, o), m = half(src, o + 2)
+                for j in 0..<16 {
+                    let q = src[o + 4 + j]
+                    dst[b * 32 + j] = d * Float(q & 0xF) + m
+                    dst[b * 32 + j + 16] = d * Float(q >> 4) + m
+                }
+            }
+        case .q8_0:
+            for b in 0..<nBlocks {
+                let o = b * bs
+                let d = half(src, o)
+                for j in 0..<32 {
+                    dst[b * 32 + j] = d * Float(Int8(bitPattern: src[o + 2 + j]))
+                }
+            }
+        case .q4_K:
+            for b in 0..<nBlocks {
+                let o = b * bs
+                let d = half(src, o), dmin = half(src, o + 2)
+                let sc = o + 4, qs = o + 16
+                var y = b * 256
+                var q = qs
+                for j in stride(from: 0, to: 256, by: 64) {
+                    let isb = j / 32
+                    let (s1, m1) = scaleMinK4(src, sc, isb)
+                    let (s2, m2) = scaleMinK4(src, sc, isb + 1)
+                    let d1 = d * Float(s1), mm1 = dmin * Float(m1)
+                    let d2 = d * Float(s2), mm2 = dmin * Float(m2)
+                    for l in 0..<32 { dst[y + l] = d1 * Float(src[q + l] & 0xF) - mm1 }
+                    for l in 0..<32 { dst[y + 32 + l] = d2 * Float(src[q + l] >> 4) - mm2 }
+                    q += 32
+                    y += 64
+                }
+            }
+        case .q6_K:
+            for b in 0..<nBlocks {
+                let o = b * bs
+                let d = half(src, o + 208)
+                var ql = o, qh = o + 128, sc = o + 192
+                var y = b * 256
+                for _ in 0..<2 {
+                    for l in 0..<32 {
+                        let isx = l / 16
+                        let h = src[qh + l]
+                        let q1 = Int((src[ql + l] & 0xF) | ((h & 3) << 4)) - 32
+                        let q2 = Int((src[ql + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32
+                        let q3 = Int((src[ql + l] >> 4) | (((h >> 4) & 3) << 4)) - 32
+                        let q4 = Int((src[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32
+                        let s = { (k: Int) in Float(Int8(bitPattern: src[sc + isx + k])) }
+                        dst[y + l] = d * s(0) * Float(q1)
+                        dst[y + l + 32] = d * s(2) * Float(q2)
+                        dst[y + l + 64] = d * s(4) * Float(q3)
+                        dst[y + l + 96] = d * s(6) * Float(q4)
+                    }
+                    y += 128
+                    ql += 64
+                    qh += 32
+                    sc += 8
+                }
+            }
+        }
+    }
+
+    /// The 6-bit scale and min of sub-block `j` of a Q4_K block (12 packed bytes at `o`).
+    @inline(__always)
+    static func scaleMinK4(_ p: UnsafeRawBufferPointer, _ o: Int, _ j: Int) -> (UInt8, UInt8) {
+        if j < 4 {
+            return (p[o + j] & 63, p[o + j + 4] & 63)
+        }
+        let s = (p[o + j + 4] & 0xF) | ((p[o + j - 4] >> 6) << 4)
+        let m = (p[o + j + 4] >> 4) | ((p[o + j] >> 6) << 4)
+        return (s, m)
+    }
+}

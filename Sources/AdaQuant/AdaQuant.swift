@@ -1,0 +1,2 @@
+// AdaQuant: see docs/architecture.md.
+import AdaModel

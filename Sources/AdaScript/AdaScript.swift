@@ -1,0 +1,2 @@
+// AdaScript: see docs/architecture.md.
+import AdaEval

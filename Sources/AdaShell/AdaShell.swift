@@ -1,0 +1,3 @@
+// AdaShell: see docs/architecture.md.
+@preconcurrency import _CEditline
+import AdaScript
