@@ -41,21 +41,45 @@ public struct EvalError: Error, CustomStringConvertible, Sendable {
 /// 0..<T−1 (positions 2…T in 1-based terms), accumulated in double precision.
 public func tokenNLLs(logits: Tensor, tokens: [Int32]) -> [Double] {
     let (t, vocab) = logits.matrixShape
-    var out = [Double](repeating: 0, count: t - 1)
+    var out = [Double](repeating: 0, count: max(t - 1, 0))
     logits.data.withUnsafeBufferPointer { p in
-        for r in 0..<(t - 1) {
-            let row = p.baseAddress! + r * vocab
-            var m = -Float.infinity
-            for j in 0..<vocab { m = max(m, row[j]) }
-            var s: Double = 0
-            var chunk: Float = 0
-            for j in 0..<vocab {
-                chunk += FastMath.exp(row[j] - m)
-                if j & 255 == 255 { s += Double(chunk); chunk = 0 }
+        out.withUnsafeMutableBufferPointer { o in
+            let po = SendableDoubles(o.baseAddress!), pl = SendableFloats(p.baseAddress!)
+            let workers = 2
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var r = w
+                while r < t - 1 {
+                    let row = pl.p + r * vocab
+                    let m = FastMath.max(row, vocab)
+                    let s = FastMath.sumExp(row, vocab, shift: m)
+                    po.p[r] = log(s) + Double(m) - Double(row[Int(tokens[r + 1])])
+                    r += workers
+                }
             }
-            s += Double(chunk)
-            out[r] = log(s) + Double(m) - Double(row[Int(tokens[r + 1])])
         }
+    }
+    return out
+}
+
+struct SendableDoubles: @unchecked Sendable { let p: UnsafeMutablePointer<Double>; init(_ p: UnsafeMutablePointer<Double>) { self.p = p } }
+struct SendableFloats: @unchecked Sendable { let p: UnsafePointer<Float>; init(_ p: UnsafePointer<Float>) { self.p = p } }
+
+/// Negative log-likelihoods of a window's next tokens, running the output head on chunks of
+/// `chunk` positions so the `[T, vocab]` logits never exist at once.
+public func windowNLLs(model: LlamaModel, window: [Int32], chunk: Int = 64) -> [Double] {
+    let h = Forward.rmsNorm(model.finalHidden(window), weight: model.outputNorm, eps: model.config.rmsNormEps)
+    let t = window.count
+    var out: [Double] = []
+    out.reserveCapacity(t - 1)
+    var r0 = 0
+    while r0 < t - 1 {
+        let r1 = min(r0 + chunk, t - 1)
+        let logits = Forward.linear(h.rows(r0..<r1), model.head)
+        // Rows r0..<r1 predict tokens r0+1...r1.
+        let nll = tokenNLLs(logits: Tensor(shape: [r1 - r0 + 1, logits.cols], data: logits.data + [Float](repeating: 0, count: logits.cols)),
+                            tokens: Array(window[r0...r1]))
+        out.append(contentsOf: nll)
+        r0 = r1
     }
     return out
 }
@@ -70,7 +94,7 @@ public func perplexity(model: LlamaModel, tokens: [Int32], windows: Int, ctx: In
     var count = 0
     for (i, w) in ws.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
-        let nll = tokenNLLs(logits: model.forward(w), tokens: w)
+        let nll = windowNLLs(model: model, window: w)
         total += nll.reduce(0, +)
         count += nll.count
         progress?(i + 1, ws.count)

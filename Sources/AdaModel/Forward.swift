@@ -1,6 +1,12 @@
 import AdaTensor
 import Foundation
 
+/// A raw pointer handed to concurrent workers that touch disjoint parts of its memory.
+struct UnsafeMutableSendablePointer: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ p: UnsafeMutablePointer<Float>) { pointer = p }
+}
+
 /// cos/sin of RoPE angles for positions 0..<T, adjacent-pair convention:
 /// pair i of a head rotates (x[2i], x[2i+1]) by `p · θ^(−2i/d)`.
 public struct RoPETable: Sendable {
@@ -109,29 +115,36 @@ public enum Forward {
     }
 
     /// Causal grouped-query attention. `q: [T, H·hd]`, `k, v: [T, KV·hd]` → `[T, H·hd]`.
+    /// Scores of all heads are computed first (one GEMM per head), the softmax runs on all
+    /// cores across heads, then one GEMM per head applies the values.
     public static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, headDim: Int) -> Tensor {
         let t = q.shape[0]
         let qw = heads * headDim, kw = kvHeads * headDim
         let group = heads / kvHeads
         var out = Tensor(zeros: [t, qw])
-        var scores = [Float](repeating: 0, count: t * t)
+        let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * t * t)
+        defer { scores.deallocate() }
         let scale = 1 / Float(headDim).squareRoot()
         q.data.withUnsafeBufferPointer { pq in
             k.data.withUnsafeBufferPointer { pk in
                 v.data.withUnsafeBufferPointer { pv in
                     out.data.withUnsafeMutableBufferPointer { po in
-                        scores.withUnsafeMutableBufferPointer { ps in
-                            for h in 0..<heads {
-                                let g = h / group
-                                sgemm(transA: false, transB: true, m: t, n: t, k: headDim, alpha: scale,
-                                      a: pq.baseAddress! + h * headDim, lda: qw,
-                                      b: pk.baseAddress! + g * headDim, ldb: kw, beta: 0,
-                                      c: ps.baseAddress!, ldc: t)
-                                causalSoftmax(ps.baseAddress!, t)
-                                sgemm(transA: false, transB: false, m: t, n: headDim, k: t, alpha: 1,
-                                      a: ps.baseAddress!, lda: t, b: pv.baseAddress! + g * headDim, ldb: kw,
-                                      beta: 0, c: po.baseAddress! + h * headDim, ldc: qw)
-                            }
+                        for h in 0..<heads {
+                            let g = h / group
+                            sgemm(transA: false, transB: true, m: t, n: t, k: headDim, alpha: scale,
+                                  a: pq.baseAddress! + h * headDim, lda: qw,
+                                  b: pk.baseAddress! + g * headDim, ldb: kw, beta: 0,
+                                  c: scores + h * t * t, ldc: t)
+                        }
+                        let sp = UnsafeMutableSendablePointer(scores)
+                        DispatchQueue.concurrentPerform(iterations: heads) { h in
+                            FastMath.causalSoftmax(sp.pointer + h * t * t, t)
+                        }
+                        for h in 0..<heads {
+                            let g = h / group
+                            sgemm(transA: false, transB: false, m: t, n: headDim, k: t, alpha: 1,
+                                  a: scores + h * t * t, lda: t, b: pv.baseAddress! + g * headDim, ldb: kw,
+                                  beta: 0, c: po.baseAddress! + h * headDim, ldc: qw)
                         }
                     }
                 }
@@ -140,33 +153,11 @@ public enum Forward {
         return out
     }
 
-    /// Row-wise softmax over columns 0...r of each row r of a `[T, T]` matrix; columns past
-    /// the diagonal become 0.
-    static func causalSoftmax(_ p: UnsafeMutablePointer<Float>, _ t: Int) {
-        for r in 0..<t {
-            let row = p + r * t
-            var m = -Float.infinity
-            for j in 0...r { m = max(m, row[j]) }
-            var sum: Float = 0
-            for j in 0...r {
-                let e = FastMath.exp(row[j] - m)
-                row[j] = e
-                sum += e
-            }
-            let inv = 1 / sum
-            for j in 0...r { row[j] *= inv }
-            for j in (r + 1)..<t { row[j] = 0 }
-        }
-    }
-
     /// `silu(gate) ⊙ up`, in place into `gate`.
     public static func swiglu(_ gate: inout Tensor, _ up: Tensor) {
         gate.data.withUnsafeMutableBufferPointer { g in
             up.data.withUnsafeBufferPointer { u in
-                for i in 0..<g.count {
-                    let x = g[i]
-                    g[i] = x / (1 + FastMath.exp(-x)) * u[i]
-                }
+                FastMath.swiglu(g.baseAddress!, u.baseAddress!, g.count)
             }
         }
     }
@@ -224,6 +215,14 @@ extension LlamaModel {
         return out
     }
 
+    /// Final hidden state `[T, hidden]` of a window (before the final norm).
+    public func finalHidden(_ tokens: [Int32]) -> Tensor {
+        let rope = ropeTable(positions: tokens.count)
+        var x = embed(tokens)
+        for b in blocks { x = runBlock(b, x, rope: rope) }
+        return x
+    }
+
     /// Final norm and output head: logits `[T, vocab]`.
     public func logits(_ hidden: Tensor) -> Tensor {
         Forward.linear(Forward.rmsNorm(hidden, weight: outputNorm, eps: config.rmsNormEps), head)
@@ -231,10 +230,7 @@ extension LlamaModel {
 
     /// Full forward pass over one window of tokens: logits `[T, vocab]`.
     public func forward(_ tokens: [Int32]) -> Tensor {
-        let rope = ropeTable(positions: tokens.count)
-        var x = embed(tokens)
-        for b in blocks { x = runBlock(b, x, rope: rope) }
-        return logits(x)
+        logits(finalHidden(tokens))
     }
 }
 

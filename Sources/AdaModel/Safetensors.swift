@@ -58,7 +58,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             var shape: [Int] = []
             var count = 1
             for s in shapeAny {
-                guard let k = (s as? NSNumber)?.intValue, k >= 0, k <= Int(Int32.max) else {
+                guard let k = Self.integer(s), k >= 0, k <= Int(Int32.max) else {
                     throw c.fail(field + " shape", "bad dimension \(s)")
                 }
                 let (p, o) = count.multipliedReportingOverflow(by: k)
@@ -66,7 +66,7 @@ public final class SafetensorsFile: @unchecked Sendable {
                 count = p
                 shape.append(k)
             }
-            guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue,
+            guard let b = Self.integer(offs[0]), let e = Self.integer(offs[1]),
                   b >= 0, e >= b, e <= dataSize else {
                 throw c.fail(field + " data_offsets", "offsets \(offs) lie outside the data section (\(dataSize) bytes)")
             }
@@ -77,6 +77,15 @@ public final class SafetensorsFile: @unchecked Sendable {
         }
         self.entries = entries
         metadata = meta
+    }
+
+    /// A JSON number that is an exact integer below 2^53 (`NSNumber.intValue` would silently
+    /// truncate 2.5 to 2 and wrap huge values).
+    static func integer(_ v: Any) -> Int? {
+        guard let n = v as? NSNumber else { return nil }
+        let d = n.doubleValue
+        guard d.isFinite, d == d.rounded(), abs(d) <= 9_007_199_254_740_992 else { return nil }
+        return Int(d)
     }
 
     public func rawBytes(_ name: String) throws -> UnsafeRawBufferPointer {

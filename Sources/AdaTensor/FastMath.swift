@@ -1,22 +1,37 @@
-/// Branch-free single-precision exponential that the compiler can vectorize (hand-written:
-/// glibc's `expf` is a scalar call per element and dominates softmax and SiLU time).
-/// Cody–Waite range reduction and the Cephes degree-6 polynomial; relative error below 2e-7
-/// on [-87, 88]; inputs below -87.3 give ~0, above 88.7 are clamped.
+import _CKernels
+
+/// Vectorized exponential and its reductions, backed by the C kernels of `_CKernels`
+/// (hand-written: glibc's `expf` is a scalar call per element, and Swift does not vectorize
+/// floating-point reductions). Cody–Waite range reduction and the Cephes degree-6
+/// polynomial; relative error below 2e-7 on [-87, 88]; inputs below -87.3 give ~0, inputs
+/// above 88.37 are clamped.
 public enum FastMath {
-    @inline(__always)
-    public static func exp(_ x0: Float) -> Float {
-        let x = Swift.min(Swift.max(x0, -87.3), 88.7)
-        let fx = (x * 1.44269504088896341 + 0.5).rounded(.down)
-        let r = x - fx * 0.693359375 + fx * 2.12194440e-4
-        let r2 = r * r
-        var y: Float = 1.9875691500e-4
-        y = y * r + 1.3981999507e-3
-        y = y * r + 8.3334519073e-3
-        y = y * r + 4.1665795894e-2
-        y = y * r + 1.6666665459e-1
-        y = y * r + 5.0000001201e-1
-        y = y * r2 + r + 1
-        let bits = UInt32(bitPattern: (Int32(fx) &+ 127) &<< 23)
-        return y * Float(bitPattern: bits)
+    @inlinable
+    public static func exp(_ x: Float) -> Float { ada_exp(x) }
+
+    /// Maximum of a contiguous run (−∞ when empty).
+    @inlinable
+    public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float { ada_max(x, Int32(n)) }
+
+    /// Sum of `exp(x[i] − shift)`; blocks of 256 summed in single precision, then in double.
+    @inlinable
+    public static func sumExp(_ x: UnsafePointer<Float>, _ n: Int, shift: Float) -> Double {
+        ada_sum_exp(x, Int32(n), shift)
+    }
+
+    /// In place `x[i] = exp(x[i] − shift)`, returning the sum.
+    @inlinable
+    public static func expInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int, shift: Float) -> Float {
+        ada_exp_inplace(x, Int32(n), shift)
+    }
+
+    /// Row-wise causal softmax of a `t × t` matrix; entries past the diagonal become 0.
+    @inlinable
+    public static func causalSoftmax(_ p: UnsafeMutablePointer<Float>, _ t: Int) { ada_causal_softmax(p, Int32(t)) }
+
+    /// `g[i] = silu(g[i]) · u[i]`.
+    @inlinable
+    public static func swiglu(_ g: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, _ n: Int) {
+        ada_swiglu(g, u, n)
     }
 }

@@ -1,2 +1,0 @@
-// AdaQuant: see docs/architecture.md.
-import AdaModel

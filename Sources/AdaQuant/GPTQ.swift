@@ -1,0 +1,210 @@
+import _CBLAS
+import AdaTensor
+
+/// Running sum of `x xᵀ` over calibration tokens for one linear layer's inputs.
+public struct Hessian: Sendable {
+    public let size: Int
+    /// `Σ xᵀx` (not yet scaled), row-major `[size, size]`.
+    public private(set) var sum: [Float]
+    public private(set) var tokens: Int = 0
+
+    public init(size: Int) {
+        self.size = size
+        sum = [Float](repeating: 0, count: size * size)
+    }
+
+    /// Adds the rows of `x: [T, size]`.
+    public mutating func add(_ x: Tensor) {
+        let (t, n) = x.matrixShape
+        precondition(n == size, "Hessian of size \(size) fed \(n) features")
+        x.data.withUnsafeBufferPointer { px in
+            sum.withUnsafeMutableBufferPointer { ps in
+                cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, blasint(n), blasint(t), 1,
+                            px.baseAddress!, blasint(n), 1, ps.baseAddress!, blasint(n))
+            }
+        }
+        tokens += t
+    }
+
+    /// `H = (2/N)·Σ x xᵀ` in double precision, both triangles filled.
+    public func matrix() -> [Double] {
+        let n = size
+        var h = [Double](repeating: 0, count: n * n)
+        let s = tokens > 0 ? 2.0 / Double(tokens) : 0
+        for i in 0..<n {
+            for j in i..<n {
+                let v = Double(sum[i * n + j]) * s
+                h[i * n + j] = v
+                h[j * n + i] = v
+            }
+        }
+        return h
+    }
+
+    /// Diagonal of `H`.
+    public func diagonal() -> [Double] {
+        let s = tokens > 0 ? 2.0 / Double(tokens) : 0
+        return (0..<size).map { Double(sum[$0 * size + $0]) * s }
+    }
+}
+
+public struct GPTQOptions: Sendable, Equatable {
+    /// Damping added to the diagonal, as a fraction of its mean.
+    public var damp: Double = 0.01
+    /// Columns per lazy-batch block.
+    public var blockSize: Int = 128
+    /// Quantize columns in order of descending `diag(H)`.
+    public var actOrder: Bool = true
+    public init(damp: Double = 0.01, blockSize: Int = 128, actOrder: Bool = true) {
+        self.damp = damp
+        self.blockSize = blockSize
+        self.actOrder = actOrder
+    }
+}
+
+/// The upper Cholesky factor `U` of `H⁻¹` (`H⁻¹ = UᵀU`), row-major, for symmetric positive
+/// definite `h` (row-major, `n × n`). LAPACK's Fortran routines run on the column-major view,
+/// where the row-major upper triangle is the lower one.
+func upperCholeskyOfInverse(_ h: [Double], n: Int) throws -> [Double] {
+    var a = h
+    var nn = Int32(n), lda = Int32(n), info: Int32 = 0
+    var lower = Int8(UInt8(ascii: "L"))
+    dpotrf_(&lower, &nn, &a, &lda, &info)
+    guard info == 0 else { throw QuantError("Hessian is not positive definite (Cholesky failed at column \(info))") }
+    dpotri_(&lower, &nn, &a, &lda, &info)
+    guard info == 0 else { throw QuantError("Hessian inverse failed (info \(info))") }
+    // Column-major lower == row-major upper is valid; the Cholesky below reads only that part.
+    dpotrf_(&lower, &nn, &a, &lda, &info)
+    guard info == 0 else { throw QuantError("Cholesky of the inverse Hessian failed at column \(info)") }
+    for r in 0..<n { for c in 0..<r { a[r * n + c] = 0 } }
+    return a
+}
+
+/// GPTQ on one weight matrix `w: [out, in]` with the Hessian of its inputs.
+///
+/// per-OC: static groups (parameters from the original weights, before act-order reordering)
+/// on GPTQ's grid (range widened to include 0) unless the spec names another grid than `minmax`.
+/// per-IC: when a column is quantized, its `out/g` group parameters are fitted to the
+/// error-updated column with the spec's grid.
+public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options: GPTQOptions = GPTQOptions(),
+                         shouldStop: (() -> Bool)? = nil) throws -> QuantizedTensor {
+    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)") }
+    let (rows, cols) = (w.shape[0], w.shape[1])
+    guard hessian.size == cols else { throw QuantError("Hessian is \(hessian.size)×\(hessian.size), weight has \(cols) inputs") }
+    guard hessian.tokens > 0 else { throw QuantError("Hessian has no calibration tokens") }
+    let g = try spec.validate(rows: rows, cols: cols)
+    let maxq = spec.maxq
+    var h = hessian.matrix()
+    var wd = w.data
+    // Dead inputs: H[i,i] = 1 and the weight column zeroed.
+    for i in 0..<cols where h[i * cols + i] == 0 {
+        h[i * cols + i] = 1
+        for r in 0..<rows { wd[r * cols + i] = 0 }
+    }
+    // per-OC static groups from the (dead-zeroed) original weights.
+    let nGroups = spec.dim == .oc ? (cols + g - 1) / g : (rows + g - 1) / g
+    let pshape = spec.dim == .oc ? [rows, nGroups] : [nGroups, cols]
+    var scales = Tensor(zeros: pshape), zeros = Tensor(zeros: pshape)
+    let ocGrid: GridKind = spec.grid == .minmax ? .gptq : spec.grid
+    if spec.dim == .oc {
+        wd.withUnsafeBufferPointer { p in
+            for r in 0..<rows {
+                for gi in 0..<nGroups {
+                    let lo = r * cols + gi * g, hi = r * cols + min((gi + 1) * g, cols)
+                    let gp = GroupParams.fit(UnsafeBufferPointer(rebasing: p[lo..<hi]), bits: spec.bits, grid: ocGrid)
+                    scales.data[r * nGroups + gi] = gp.scale
+                    zeros.data[r * nGroups + gi] = gp.zero
+                }
+            }
+        }
+    }
+    // Act-order permutation (stable: ties keep column order).
+    var perm = Array(0..<cols)
+    if options.actOrder {
+        let diag = (0..<cols).map { h[$0 * cols + $0] }
+        perm.sort { diag[$0] != diag[$1] ? diag[$0] > diag[$1] : $0 < $1 }
+    }
+    var hp = [Double](repeating: 0, count: cols * cols)
+    for i in 0..<cols { for j in 0..<cols { hp[i * cols + j] = h[perm[i] * cols + perm[j]] } }
+    let meanDiag = (0..<cols).reduce(0.0) { $0 + hp[$1 * cols + $1] } / Double(cols)
+    var damp = options.damp * meanDiag
+    var u: [Double] = []
+    var attempt = 0
+    while true {
+        var hd = hp
+        for i in 0..<cols { hd[i * cols + i] += damp }
+        do { u = try upperCholeskyOfInverse(hd, n: cols); break } catch {
+            attempt += 1
+            if attempt > 6 { throw error }
+            damp = max(damp * 10, 1e-8)
+        }
+    }
+    let uf = u.map { Float($0) }
+    // Work on Wᵀ in permuted order: row k of `wt` is column perm[k] of W (contiguous).
+    var wt = [Float](repeating: 0, count: cols * rows)
+    for k in 0..<cols { for r in 0..<rows { wt[k * rows + r] = wd[r * cols + perm[k]] } }
+    var codes = [UInt8](repeating: 0, count: rows * cols)
+    var deq = [Float](repeating: 0, count: rows * cols)
+    let bs = max(1, options.blockSize)
+    var errBlock = [Float](repeating: 0, count: bs * rows)
+    var colParams = [GroupParams](repeating: GroupParams(scale: 1, zero: 0), count: nGroups)
+    try wt.withUnsafeMutableBufferPointer { pw in
+        try uf.withUnsafeBufferPointer { pu in
+            try errBlock.withUnsafeMutableBufferPointer { pe in
+                var i1 = 0
+                while i1 < cols {
+                    if shouldStop?() == true { throw CancellationError() }
+                    let i2 = min(i1 + bs, cols)
+                    for k in i1..<i2 {
+                        let col = pw.baseAddress! + k * rows
+                        let orig = perm[k]
+                        let d = pu[k * cols + k]
+                        if spec.dim == .ic {
+                            for gi in 0..<nGroups {
+                                let lo = gi * g, hi = min((gi + 1) * g, rows)
+                                let gp = GroupParams.fit(UnsafeBufferPointer(start: col + lo, count: hi - lo), bits: spec.bits, grid: spec.grid)
+                                colParams[gi] = gp
+                                scales.data[gi * cols + orig] = gp.scale
+                                zeros.data[gi * cols + orig] = gp.zero
+                            }
+                        }
+                        let err = pe.baseAddress! + (k - i1) * rows
+                        for r in 0..<rows {
+                            let gp: GroupParams
+                            if spec.dim == .ic {
+                                gp = colParams[r / g]
+                            } else {
+                                let gi = orig / g
+                                gp = GroupParams(scale: scales.data[r * nGroups + gi], zero: zeros.data[r * nGroups + gi], integerZero: ocGrid != .floatzero)
+                            }
+                            let q = gp.code(col[r], maxq: maxq)
+                            let v = gp.dequant(q)
+                            codes[r * cols + orig] = UInt8(q)
+                            deq[r * cols + orig] = v
+                            err[r] = (col[r] - v) / d
+                        }
+                        // Propagate inside the block.
+                        for j in (k + 1)..<i2 {
+                            let f = pu[k * cols + j]
+                            if f == 0 { continue }
+                            let cj = pw.baseAddress! + j * rows
+                            for r in 0..<rows { cj[r] -= f * err[r] }
+                        }
+                    }
+                    // Lazy batch update of the remaining columns: W[i2:] -= U[i1:i2, i2:]ᵀ · Err.
+                    if i2 < cols {
+                        sgemm(transA: true, transB: false, m: cols - i2, n: rows, k: i2 - i1, alpha: -1,
+                              a: pu.baseAddress! + i1 * cols + i2, lda: cols,
+                              b: UnsafePointer(pe.baseAddress!), ldb: rows, beta: 1,
+                              c: pw.baseAddress! + i2 * rows, ldc: rows)
+                    }
+                    i1 = i2
+                }
+            }
+        }
+    }
+    let effSpec = QuantSpec(bits: spec.bits, group: spec.group, dim: spec.dim, grid: spec.dim == .oc ? ocGrid : spec.grid)
+    let along = spec.dim == .oc ? cols : rows
+    return QuantizedTensor(spec: effSpec, groupSize: g, codes: codes, scales: scales, zeros: zeros,
+                           dequantized: Tensor(shape: [rows, cols], data: deq), ragged: along % g != 0)
+}

@@ -1,0 +1,343 @@
+import AdaModel
+import AdaTensor
+import Foundation
+
+public enum QuantMethod: String, Sendable, CaseIterable, Codable {
+    case rtn, gptq
+}
+
+/// How AdaDim judges a candidate dimension.
+public enum AdaCriterion: String, Sendable, CaseIterable, Codable {
+    /// The reference recipe: q/k/v at the attention output, gate/up at the MLP output, o and
+    /// down at their own outputs; greedy in module order with earlier choices applied.
+    case block
+    /// Each module's own output MSE on its full-precision inputs.
+    case module
+}
+
+/// The dimension choice for a whole model: fixed, or adaptive per module.
+public enum DimChoice: Sendable, Equatable, CustomStringConvertible {
+    case fixed(QuantDim)
+    case ada(AdaCriterion)
+
+    public var description: String {
+        switch self {
+        case .fixed(let d): return d.rawValue
+        case .ada(.block): return "ada"
+        case .ada(.module): return "ada-module"
+        }
+    }
+
+    public init?(name: String) {
+        switch name {
+        case "oc": self = .fixed(.oc)
+        case "ic": self = .fixed(.ic)
+        case "ada", "ada-block", "adadim": self = .ada(.block)
+        case "ada-module": self = .ada(.module)
+        default: return nil
+        }
+    }
+}
+
+public struct QuantizeOptions: Sendable {
+    public var method: QuantMethod
+    public var bits: Int
+    public var group: Int
+    public var dim: DimChoice
+    public var grid: GridKind = .minmax
+    public var gptq = GPTQOptions()
+    /// Feed each block the outputs of the already-quantized blocks (default: full precision).
+    public var quantizedInputs = false
+    /// Calibration windows used for AdaDim's block criterion (nil: all). The criterion's cost
+    /// is several block evaluations per window, so the default judges on the first 16
+    /// windows (8k tokens at ctx 512); GPTQ's Hessians always use every window.
+    public var selectionWindows: Int? = 16
+
+    public init(method: QuantMethod, bits: Int, group: Int, dim: DimChoice, grid: GridKind = .minmax) {
+        self.method = method
+        self.bits = bits
+        self.group = group
+        self.dim = dim
+        self.grid = grid
+    }
+
+    public var needsCalibration: Bool {
+        if method == .gptq { return true }
+        if case .ada = dim { return true }
+        return false
+    }
+
+    public var description: String {
+        "\(method.rawValue) w\(bits) \(group == 0 ? "per-channel" : "g\(group)") \(dim)"
+    }
+}
+
+/// What happened to one linear module.
+public struct ModuleReport: Sendable {
+    public let id: LinearID
+    public let dim: QuantDim
+    /// AdaDim's candidate errors (nil for a fixed dimension).
+    public let errorOC: Double?
+    public let errorIC: Double?
+    public let ragged: Bool
+    /// Mean squared difference between quantized and original weights.
+    public let weightMSE: Double
+}
+
+/// Seconds spent in each stage.
+public struct QuantTimings: Sendable {
+    public var capture: Double = 0
+    public var hessian: Double = 0
+    public var gptq: Double = 0
+    public var selection: Double = 0
+    public var rtn: Double = 0
+    public var total: Double { capture + hessian + gptq + selection + rtn }
+}
+
+/// A model whose linear weights were quantized, with the per-module record of what was done.
+public struct QuantizedModel: Sendable {
+    /// The model with dequantized ("fake-quant") linear weights.
+    public var model: LlamaModel
+    public let options: QuantizeOptions
+    public var reports: [ModuleReport]
+    /// Codes, scales and zeros per module, for inspection and packed export.
+    public var layers: [LinearID: QuantizedTensor]
+    public var timings: QuantTimings
+
+    /// How many modules of each kind chose per-IC.
+    public var icCounts: [LinearKind: Int] {
+        var c: [LinearKind: Int] = [:]
+        for k in LinearKind.allCases { c[k] = 0 }
+        for r in reports where r.dim == .ic { c[r.id.kind, default: 0] += 1 }
+        return c
+    }
+}
+
+@inline(__always)
+func mse(_ a: Tensor, _ b: Tensor) -> Double {
+    var s: Double = 0
+    a.data.withUnsafeBufferPointer { pa in
+        b.data.withUnsafeBufferPointer { pb in
+            var chunk: Float = 0
+            for i in 0..<pa.count {
+                let d = pa[i] - pb[i]
+                chunk += d * d
+                if i & 1023 == 1023 { s += Double(chunk); chunk = 0 }
+            }
+            s += Double(chunk)
+        }
+    }
+    return s / Double(max(a.count, 1))
+}
+
+/// Mean squared output error of replacing `w` by `wq` on inputs whose Hessian sum is `h`:
+/// `tr(ΔW · Σxxᵀ · ΔWᵀ) / (N · out)`.
+public func outputMSE(_ w: Tensor, _ wq: Tensor, hessian h: Hessian) -> Double {
+    let (rows, cols) = (w.shape[0], w.shape[1])
+    guard h.tokens > 0 else { return .nan }
+    let dw = (try? wq.subtracting(w)) ?? w
+    // Full symmetric Σxxᵀ from its upper triangle.
+    var s = h.sum
+    for i in 0..<cols { for j in 0..<i { s[i * cols + j] = s[j * cols + i] } }
+    var prod = [Float](repeating: 0, count: rows * cols)
+    dw.data.withUnsafeBufferPointer { pd in
+        s.withUnsafeBufferPointer { ps in
+            prod.withUnsafeMutableBufferPointer { pp in
+                sgemm(transA: false, transB: false, m: rows, n: cols, k: cols, alpha: 1, a: pd.baseAddress!, lda: cols,
+                      b: ps.baseAddress!, ldb: cols, beta: 0, c: pp.baseAddress!, ldc: cols)
+            }
+        }
+    }
+    var t: Double = 0
+    for i in 0..<(rows * cols) { t += Double(prod[i]) * Double(dw.data[i]) }
+    return max(t, 0) / Double(h.tokens * rows)
+}
+
+/// The four distinct input streams of a block's linear modules.
+enum InputSite: Int, CaseIterable {
+    case attnIn, attnContext, mlpIn, mlpAct
+    init(_ k: LinearKind) {
+        switch k {
+        case .q, .k, .v: self = .attnIn
+        case .o: self = .attnContext
+        case .gate, .up: self = .mlpIn
+        case .down: self = .mlpAct
+        }
+    }
+}
+
+func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+/// Quantizes every linear module of `model` (RTN or GPTQ, per-OC, per-IC or AdaDim).
+/// `calibration` windows are needed for GPTQ and AdaDim; block inputs come from the
+/// full-precision model unless `options.quantizedInputs`.
+public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibration: [[Int32]] = [],
+                          progress: ((String, Int, Int) -> Void)? = nil,
+                          shouldStop: (() -> Bool)? = nil) throws -> QuantizedModel {
+    let spec = QuantSpec(bits: options.bits, group: options.group, dim: .oc, grid: options.grid)
+    // Validate against every module shape up front (both dimensions when AdaDim may pick either).
+    for id in model.linearIDs {
+        let w = model[id]
+        switch options.dim {
+        case .fixed(let d): _ = try QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid).validate(rows: w.shape[0], cols: w.shape[1])
+        case .ada:
+            for d in QuantDim.allCases {
+                _ = try QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid).validate(rows: w.shape[0], cols: w.shape[1])
+            }
+        }
+    }
+    if options.needsCalibration && calibration.isEmpty {
+        throw QuantError("\(options.description) needs calibration windows")
+    }
+    var out = model
+    var reports: [ModuleReport] = []
+    var layers: [LinearID: QuantizedTensor] = [:]
+    var timings = QuantTimings()
+
+    func specFor(_ d: QuantDim) -> QuantSpec { QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid) }
+
+    // Plain RTN in a fixed dimension needs no data.
+    if case .fixed(let d) = options.dim, options.method == .rtn {
+        let t0 = now()
+        for (i, id) in model.linearIDs.enumerated() {
+            if shouldStop?() == true { throw CancellationError() }
+            let q = try quantizeRTN(model[id], specFor(d))
+            out[id] = q.dequantized
+            layers[id] = q
+            reports.append(ModuleReport(id: id, dim: d, errorOC: nil, errorIC: nil, ragged: q.ragged,
+                                        weightMSE: mse(q.dequantized, model[id])))
+            progress?("rtn", i + 1, model.linearIDs.count)
+        }
+        timings.rtn = now() - t0
+        return QuantizedModel(model: out, options: options, reports: reports, layers: layers, timings: timings)
+    }
+
+    let stream = BlockStream(model: model, windows: calibration)
+    let nSel = min(options.selectionWindows ?? calibration.count, calibration.count)
+    for b in 0..<model.blocks.count {
+        if shouldStop?() == true { throw CancellationError() }
+        let fp = model.blocks[b]
+        // 1. Full-precision traces: Hessians of the four input sites, stored MLP inputs for selection.
+        var hess = InputSite.allCases.map { site -> Hessian in
+            switch site {
+            case .attnIn, .mlpIn: return Hessian(size: model.config.hiddenSize)
+            case .attnContext: return Hessian(size: model.config.numHeads * model.config.headDim)
+            case .mlpAct: return Hessian(size: model.config.intermediateSize)
+            }
+        }
+        var mlpIns: [Tensor] = []
+        var attnIns: [Tensor] = []
+        var outputs: [Tensor] = []
+        var tCapture = 0.0, tHess = 0.0
+        var t0 = now()
+        try stream.trace(weights: fp) { i, tr, o in
+            if shouldStop?() == true { throw CancellationError() }
+            let t1 = now()
+            tCapture += t1 - t0
+            hess[0].add(tr.attnIn); hess[1].add(tr.attnContext); hess[2].add(tr.mlpIn); hess[3].add(tr.mlpAct)
+            if i < nSel { attnIns.append(tr.attnIn); mlpIns.append(tr.mlpIn) }
+            if !options.quantizedInputs { outputs.append(o) }
+            t0 = now()
+            tHess += t0 - t1
+        }
+        timings.capture += tCapture
+        timings.hessian += tHess
+
+        // 2. Dimension per module.
+        var dims: [LinearKind: QuantDim] = [:]
+        var errs: [LinearKind: (Double, Double)] = [:]
+        var rtnCache: [LinearKind: [QuantDim: QuantizedTensor]] = [:]
+        let tSel0 = now()
+        switch options.dim {
+        case .fixed(let d):
+            for k in LinearKind.allCases { dims[k] = d }
+        case .ada(let criterion):
+            for k in LinearKind.allCases {
+                rtnCache[k] = [.oc: try quantizeRTN(fp[k], specFor(.oc)), .ic: try quantizeRTN(fp[k], specFor(.ic))]
+            }
+            if criterion == .module {
+                for k in LinearKind.allCases {
+                    let h = hess[InputSite(k).rawValue]
+                    let e = (outputMSE(fp[k], rtnCache[k]![.oc]!.dequantized, hessian: h),
+                             outputMSE(fp[k], rtnCache[k]![.ic]!.dequantized, hessian: h))
+                    errs[k] = e
+                    dims[k] = e.1 < e.0 ? .ic : .oc
+                }
+            } else {
+                var cur = fp
+                // Per selection window: the current reference target (earlier choices applied).
+                var ref: [Tensor] = []
+                for k in LinearKind.allCases {
+                    if shouldStop?() == true { throw CancellationError() }
+                    var cOC = cur, cIC = cur
+                    cOC[k] = rtnCache[k]![.oc]!.dequantized
+                    cIC[k] = rtnCache[k]![.ic]!.dequantized
+                    // A new target starts at q (attention output; o's own output is the same
+                    // tensor) and at gate (MLP output; likewise down's own output).
+                    if k == .q || k == .gate {
+                        ref = (0..<nSel).map { blockTarget(model, kind: k, weights: cur, attnIn: attnIns[$0], mlpIn: mlpIns[$0], rope: stream.rope) }
+                    }
+                    var eOC = 0.0, eIC = 0.0
+                    var outOC: [Tensor] = [], outIC: [Tensor] = []
+                    for i in 0..<nSel {
+                        let a = blockTarget(model, kind: k, weights: cOC, attnIn: attnIns[i], mlpIn: mlpIns[i], rope: stream.rope)
+                        let c = blockTarget(model, kind: k, weights: cIC, attnIn: attnIns[i], mlpIn: mlpIns[i], rope: stream.rope)
+                        eOC += mse(a, ref[i])
+                        eIC += mse(c, ref[i])
+                        outOC.append(a)
+                        outIC.append(c)
+                    }
+                    eOC /= Double(max(nSel, 1)); eIC /= Double(max(nSel, 1))
+                    errs[k] = (eOC, eIC)
+                    let d: QuantDim = eIC < eOC ? .ic : .oc
+                    dims[k] = d
+                    cur = d == .ic ? cIC : cOC
+                    ref = d == .ic ? outIC : outOC
+                }
+            }
+        }
+        timings.selection += now() - tSel0
+        attnIns = []
+        mlpIns = []
+
+        // 3. Quantize in the chosen dimension.
+        var qblock = fp
+        for k in LinearKind.allCases {
+            let id = LinearID(block: b, kind: k)
+            let d = dims[k]!
+            let q: QuantizedTensor
+            if options.method == .gptq {
+                let t1 = now()
+                q = try quantizeGPTQ(fp[k], hessian: hess[InputSite(k).rawValue], spec: specFor(d), options: options.gptq, shouldStop: shouldStop)
+                timings.gptq += now() - t1
+            } else if let cached = rtnCache[k]?[d] {
+                q = cached
+            } else {
+                let t1 = now()
+                q = try quantizeRTN(fp[k], specFor(d))
+                timings.rtn += now() - t1
+            }
+            qblock[k] = q.dequantized
+            layers[id] = q
+            reports.append(ModuleReport(id: id, dim: d, errorOC: errs[k]?.0, errorIC: errs[k]?.1, ragged: q.ragged,
+                                        weightMSE: mse(q.dequantized, fp[k])))
+        }
+        out.blocks[b] = qblock
+        // 4. Next block's inputs.
+        let t2 = now()
+        if options.quantizedInputs { stream.advance(weights: qblock) } else { stream.advance(outputs: outputs) }
+        timings.capture += now() - t2
+        progress?("block", b + 1, model.blocks.count)
+    }
+    return QuantizedModel(model: out, options: options, reports: reports, layers: layers, timings: timings)
+}
+
+/// AdaDim's block-level target for module `kind` with the given block weights: the attention
+/// output for q/k/v, the MLP output for gate/up, the module's own output for o and down.
+func blockTarget(_ m: LlamaModel, kind: LinearKind, weights w: LlamaBlock, attnIn: Tensor, mlpIn: Tensor,
+                 rope: RoPETable) -> Tensor {
+    switch kind {
+    case .q, .k, .v, .o: return Forward.linear(m.attentionContext(w, attnIn, rope: rope), w.o)
+    case .gate, .up, .down: return Forward.linear(m.mlpActivation(w, mlpIn), w.down)
+    }
+}

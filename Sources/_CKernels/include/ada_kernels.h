@@ -1,0 +1,18 @@
+#ifndef ADA_KERNELS_H
+#define ADA_KERNELS_H
+// Vectorized element-wise kernels (exp, softmax, SiLU) for the forward pass. Written in C so
+// the compiler may reassociate reductions and use AVX2/FMA; see kernels.c.
+
+/// Maximum of x[0..n) (-INFINITY when n == 0).
+float ada_max(const float *x, int n);
+/// Sum of exp(x[i] - shift), accumulated per 256-element block in float, then in double.
+double ada_sum_exp(const float *x, int n, float shift);
+/// x[i] = exp(x[i] - shift) in place; returns the sum.
+float ada_exp_inplace(float *x, int n, float shift);
+/// Row-wise causal softmax of a t×t row-major matrix (columns past the diagonal become 0).
+void ada_causal_softmax(float *p, int t);
+/// g[i] = silu(g[i]) * u[i].
+void ada_swiglu(float *g, const float *u, long n);
+/// Scalar exp with the same polynomial (for tests and odd spots).
+float ada_exp(float x);
+#endif
