@@ -341,3 +341,68 @@ func blockTarget(_ m: LlamaModel, kind: LinearKind, weights w: LlamaBlock, attnI
     case .gate, .up, .down: return Forward.linear(m.mlpActivation(w, mlpIn), w.down)
     }
 }
+
+/// Hessian sums of the four input sites (`q/k/v`, `o`, `gate/up`, `down`) of every block, from
+/// the full-precision model on `calibration`: what GPTQ needs, computed once and reusable
+/// across GPTQ runs that take their inputs from the full-precision model.
+public struct CalibrationHessians: Sendable {
+    /// `sites[block][site]` with sites in the order attnIn, attnContext, mlpIn, mlpAct.
+    public let sites: [[Hessian]]
+    public let seconds: Double
+
+    public func hessian(_ id: LinearID) -> Hessian { sites[id.block][InputSite(id.kind).rawValue] }
+
+    public init(model: LlamaModel, calibration: [[Int32]], progress: ((Int, Int) -> Void)? = nil,
+                shouldStop: (() -> Bool)? = nil) throws {
+        let t0 = now()
+        let c = model.config
+        let stream = BlockStream(model: model, windows: calibration)
+        var all: [[Hessian]] = []
+        for b in 0..<model.blocks.count {
+            if shouldStop?() == true { throw CancellationError() }
+            var hs = [Hessian(size: c.hiddenSize), Hessian(size: c.numHeads * c.headDim),
+                      Hessian(size: c.hiddenSize), Hessian(size: c.intermediateSize)]
+            var outputs: [Tensor] = []
+            stream.trace { _, tr, o in
+                hs[0].add(tr.attnIn); hs[1].add(tr.attnContext); hs[2].add(tr.mlpIn); hs[3].add(tr.mlpAct)
+                outputs.append(o)
+            }
+            all.append(hs)
+            stream.advance(outputs: outputs)
+            progress?(b + 1, model.blocks.count)
+        }
+        sites = all
+        seconds = now() - t0
+    }
+}
+
+/// GPTQ on every linear module with precomputed Hessians, in fixed dimensions per module
+/// (`dims`, e.g. the choices of an AdaDim run at the same bits and group), or `options.dim`
+/// when it is fixed.
+public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hessians: CalibrationHessians,
+                              dims: [LinearID: QuantDim]? = nil, choices: [ModuleReport]? = nil,
+                              progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> QuantizedModel {
+    var out = model
+    var reports: [ModuleReport] = []
+    var layers: [LinearID: QuantizedTensor] = [:]
+    var timings = QuantTimings()
+    let chosen = choices.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.id, $0) }) }
+    for (i, id) in model.linearIDs.enumerated() {
+        if shouldStop?() == true { throw CancellationError() }
+        let d: QuantDim
+        if let dd = dims?[id] ?? chosen?[id]?.dim { d = dd } else if case .fixed(let f) = options.dim { d = f } else {
+            throw QuantError("AdaDim GPTQ needs the dimension choices (run the selection first)")
+        }
+        let spec = QuantSpec(bits: options.bits, group: options.group, dim: d, grid: options.grid)
+        let t0 = now()
+        let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: spec, options: options.gptq, shouldStop: shouldStop)
+        timings.gptq += now() - t0
+        out[id] = q.dequantized
+        layers[id] = q
+        reports.append(ModuleReport(id: id, dim: d, errorOC: chosen?[id]?.errorOC, errorIC: chosen?[id]?.errorIC,
+                                    ragged: q.ragged, weightMSE: mse(q.dequantized, model[id])))
+        progress?(i + 1, model.linearIDs.count)
+    }
+    timings.hessian = hessians.seconds
+    return QuantizedModel(model: out, options: options, reports: reports, layers: layers, timings: timings)
+}

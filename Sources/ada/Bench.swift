@@ -156,6 +156,76 @@ struct QuantizeCommand: ParsableCommand {
 }
 
 struct Results: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "results", abstract: "The perplexity table of docs/results.md.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "results",
+        abstract: "Perplexity of FP, RTN and GPTQ × {per-OC, per-IC, AdaDim} at w3 g128, w4 g128, w2 g64 (docs/results.md).")
+    @Option var model = "smollm2"
+    @Option(help: "Calibration windows from Emma.") var calib = 128
+    @Option(help: "Windows AdaDim's block criterion judges on.") var select = 16
+    @Option var ctx = 512
+    @Option(help: "Evaluation windows from Pride and Prejudice.") var windows = 8
+    @Option(help: "Write the Markdown table here as well as to standard output.") var out: String?
+
+    func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+    func run() throws {
+        do {
+            let t0 = wallClock()
+            let m = try LlamaModel.load(path: DataPaths.model(model))
+            let evalToks = m.tokenizer.encode(try DataPaths.readText("austen:pride"))
+            let cal = try evaluationWindows(m.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: ctx)
+            func ppl(_ mm: LlamaModel) throws -> Double {
+                try AdaEval.perplexity(model: mm, tokens: evalToks, windows: windows, ctx: ctx).perplexity
+            }
+            let fp = try ppl(m)
+            log(String(format: "FP: %.3f", fp))
+            let configs = [(3, 128), (4, 128), (2, 64)]
+            var table: [String: [Double]] = [:]
+            var choices: [String] = []
+            log("capturing Hessians on \(calib) × \(ctx) tokens…")
+            let hess = try CalibrationHessians(model: m, calibration: cal)
+            log(String(format: "  %.0f s", hess.seconds))
+            var selectSeconds: [Double] = []
+            for (bits, group) in configs {
+                var adaReports: [ModuleReport] = []
+                for dim in ["oc", "ic", "ada"] {
+                    var o = QuantizeOptions(method: .rtn, bits: bits, group: group, dim: DimChoice(name: dim)!)
+                    o.selectionWindows = select
+                    let q = try quantizeModel(m, options: o, calibration: Array(cal.prefix(select)))
+                    if dim == "ada" { adaReports = q.reports; selectSeconds.append(q.timings.selection) }
+                    let p = try ppl(q.model)
+                    table["rtn \(dim)", default: []].append(p)
+                    log(String(format: "%@: %.3f", o.description as NSString, p))
+                }
+                for dim in ["oc", "ic", "ada"] {
+                    let o = QuantizeOptions(method: .gptq, bits: bits, group: group, dim: DimChoice(name: dim)!)
+                    let q = try quantizeGPTQModel(m, options: o, hessians: hess, choices: dim == "ada" ? adaReports : nil)
+                    let p = try ppl(q.model)
+                    table["gptq \(dim)", default: []].append(p)
+                    log(String(format: "%@: %.3f", o.description as NSString, p))
+                }
+                var counts: [LinearKind: Int] = [:]
+                for r in adaReports where r.dim == .ic { counts[r.id.kind, default: 0] += 1 }
+                choices.append("| w\(bits) g\(group) | " + LinearKind.allCases.map { "\(counts[$0] ?? 0)" }.joined(separator: " | ")
+                               + " | \(adaReports.filter { $0.dim == .ic }.count) / \(adaReports.count) |")
+            }
+            var md = "| method | dim | " + configs.map { "w\($0.0) g\($0.1)" }.joined(separator: " | ") + " |\n"
+            md += "|---|---|" + configs.map { _ in "---:" }.joined(separator: "|") + "|\n"
+            md += "| FP (dequantized Q4_1) | – | " + configs.map { _ in String(format: "%.2f", fp) }.joined(separator: " | ") + " |\n"
+            for method in ["rtn", "gptq"] {
+                for dim in ["oc", "ic", "ada"] {
+                    let name = dim == "oc" ? "per-OC" : dim == "ic" ? "per-IC" : "AdaDim"
+                    md += "| \(method.uppercased()) | \(name) | " + table["\(method) \(dim)"]!.map { String(format: "%.2f", $0) }.joined(separator: " | ") + " |\n"
+                }
+            }
+            md += "\nAdaDim choices (modules that chose per-IC, of 30 blocks each):\n\n"
+            md += "| config | " + LinearKind.allCases.map(\.rawValue).joined(separator: " | ") + " | total |\n"
+            md += "|---|" + LinearKind.allCases.map { _ in "---:" }.joined(separator: "|") + "|---:|\n"
+            md += choices.joined(separator: "\n") + "\n"
+            md += String(format: "\nCalibration: Emma, %d × %d tokens (AdaDim judged on the first %d windows); evaluation: Pride and Prejudice, %d × %d. Hessian capture %.0f s; AdaDim selection %@ s; whole run %.0f s.\n",
+                         calib, ctx, select, windows, ctx, hess.seconds, selectSeconds.map { String(format: "%.0f", $0) }.joined(separator: "/") as NSString, wallClock() - t0)
+            print(md, terminator: "")
+            if let out { try md.write(toFile: out, atomically: true, encoding: .utf8) }
+        } catch { throw fail(error) }
+    }
 }

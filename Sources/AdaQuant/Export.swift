@@ -1,0 +1,146 @@
+import AdaModel
+import AdaTensor
+import Foundation
+
+/// Element type of the linear weights in a fake-quant GGUF export.
+public enum ExportFloat: String, Sendable, CaseIterable {
+    case f32, f16
+}
+
+/// Writes `quantized` as a GGUF file: the source file's metadata and tokenizer, every
+/// non-linear tensor copied in its original encoding, and the linear weights dequantized
+/// ("fake-quant") as F32 or F16. The file loads in ada and in llama.cpp.
+public func exportGGUF(_ quantized: LlamaModel, to path: String, as type: ExportFloat = .f32) throws {
+    guard let src = quantized.gguf else {
+        throw QuantError("GGUF export needs a model loaded from a GGUF file (this one came from \(quantized.sourcePath))")
+    }
+    var w = GGUFWriter()
+    w.copyMetadata(from: src)
+    w.set("general.file_type", .uint32(type == .f32 ? 0 : 1))
+    w.set("general.alignment", .uint32(32))
+    var linear: [String: Tensor] = [:]
+    for id in quantized.linearIDs { linear["\(id).weight"] = quantized[id] }
+    for info in src.tensors {
+        if let t = linear[info.name] {
+            w.add(info.name, type == .f32 ? .f32(t) : .f16(t))
+        } else {
+            w.add(info.name, .raw(type: info.type, shape: info.shape, bytes: Array(src.rawBytes(info))))
+        }
+    }
+    try w.write(to: path)
+}
+
+/// ada's packed format, in safetensors: for each quantized linear `blk.N.NAME`:
+/// - `blk.N.NAME.qweight` (U8): the `[out, in]` integer codes, row-major, bit-packed
+///   little-endian (code `i` occupies bits `i·b … i·b+b−1` of the byte stream);
+/// - `blk.N.NAME.scales`, `blk.N.NAME.zeros` (F32): per-group parameters,
+///   `[out, ⌈in/g⌉]` for per-OC, `[⌈out/g⌉, in]` for per-IC;
+/// and in `__metadata__`: `format = ada-packed-1`, and for each module
+/// `blk.N.NAME = "bits=3 group=128 dim=ic grid=minmax shape=1536x576"`.
+/// Dequantization is `(code − zero)·scale` with the group of each element.
+public enum PackedFormat {
+    public static let formatName = "ada-packed-1"
+
+    public static func pack(_ codes: [UInt8], bits: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: (codes.count * bits + 7) / 8)
+        var bit = 0
+        for c in codes {
+            var v = UInt32(c), b = bit, left = bits
+            while left > 0 {
+                let byte = b >> 3, off = b & 7
+                let take = min(8 - off, left)
+                out[byte] |= UInt8((v & ((1 << take) - 1)) << off)
+                v >>= take
+                b += take
+                left -= take
+            }
+            bit += bits
+        }
+        return out
+    }
+
+    public static func unpack(_ bytes: UnsafeRawBufferPointer, count: Int, bits: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var bit = 0
+        for i in 0..<count {
+            var v: UInt32 = 0, b = bit, got = 0
+            while got < bits {
+                let byte = b >> 3, off = b & 7
+                let take = min(8 - off, bits - got)
+                v |= ((UInt32(bytes[byte]) >> off) & ((1 << take) - 1)) << got
+                got += take
+                b += take
+            }
+            out[i] = UInt8(v)
+            bit += bits
+        }
+        return out
+    }
+
+    /// Writes the quantized layers of `q` (atomically).
+    public static func write(_ q: QuantizedModel, to path: String) throws {
+        var w = SafetensorsWriter()
+        w.metadata["format"] = formatName
+        for id in q.layers.keys.sorted() {
+            let t = q.layers[id]!
+            let name = id.description
+            w.add(name + ".qweight", dtype: "U8", shape: [(t.codes.count * t.spec.bits + 7) / 8], bytes: pack(t.codes, bits: t.spec.bits))
+            w.add(name + ".scales", f32: t.scales)
+            w.add(name + ".zeros", f32: t.zeros)
+            w.metadata[name] = "bits=\(t.spec.bits) group=\(t.groupSize) dim=\(t.spec.dim.rawValue) grid=\(t.spec.grid.rawValue) shape=\(t.shape[0])x\(t.shape[1])"
+        }
+        try w.write(to: path)
+    }
+
+    /// Reads a packed file back: the quantized tensors by module.
+    public static func read(_ path: String) throws -> [LinearID: QuantizedTensor] {
+        let f = try SafetensorsFile(path: path)
+        guard f.metadata["format"] == formatName else {
+            throw ModelFileError(file: path, field: "__metadata__.format", "not an ada packed file (expected \(formatName))")
+        }
+        var out: [LinearID: QuantizedTensor] = [:]
+        for (key, desc) in f.metadata where key != "format" {
+            guard let id = LinearID(key) else { continue }
+            var kv: [String: String] = [:]
+            for part in desc.split(separator: " ") {
+                let p = part.split(separator: "=", maxSplits: 1)
+                if p.count == 2 { kv[String(p[0])] = String(p[1]) }
+            }
+            let dims = (kv["shape"] ?? "").split(separator: "x").compactMap { Int($0) }
+            guard let bits = kv["bits"].flatMap(Int.init), (2...8).contains(bits), let g = kv["group"].flatMap(Int.init), g > 0,
+                  let dim = kv["dim"].flatMap(QuantDim.init(rawValue:)), let grid = kv["grid"].flatMap(GridKind.init(rawValue:)),
+                  dims.count == 2, dims[0] > 0, dims[1] > 0 else {
+                throw ModelFileError(file: path, field: "__metadata__.\(key)", "malformed description '\(desc)'")
+            }
+            let (rows, cols) = (dims[0], dims[1])
+            let raw = try f.rawBytes(key + ".qweight")
+            guard raw.count == (rows * cols * bits + 7) / 8 else {
+                throw ModelFileError(file: path, field: "tensor '\(key).qweight'", "holds \(raw.count) bytes, \(rows)×\(cols) codes of \(bits) bits need \((rows * cols * bits + 7) / 8)")
+            }
+            let codes = unpack(raw, count: rows * cols, bits: bits)
+            let scales = try f.tensor(key + ".scales"), zeros = try f.tensor(key + ".zeros")
+            let along = dim == .oc ? cols : rows
+            let ng = (along + g - 1) / g
+            let want = dim == .oc ? [rows, ng] : [ng, cols]
+            guard scales.shape == want, zeros.shape == want else {
+                throw ModelFileError(file: path, field: "tensor '\(key).scales'", "shape \(scales.shape), expected \(want)")
+            }
+            let deq = QuantizedTensor.dequantize(codes: codes, scales: scales, zeros: zeros, rows: rows, cols: cols, dim: dim, groupSize: g)
+            out[id] = QuantizedTensor(spec: QuantSpec(bits: bits, group: g == along ? 0 : g, dim: dim, grid: grid), groupSize: g,
+                                      codes: codes, scales: scales, zeros: zeros, dequantized: deq, ragged: along % g != 0)
+        }
+        return out
+    }
+
+    /// `base` with the packed file's layers applied.
+    public static func apply(_ path: String, to base: LlamaModel) throws -> LlamaModel {
+        var m = base
+        for (id, t) in try read(path) {
+            guard id.block < m.blocks.count, m[id].shape == t.shape else {
+                throw ModelFileError(file: path, field: id.description, "does not match the model (shape \(t.shape))")
+            }
+            m[id] = t.dequantized
+        }
+        return m
+    }
+}
