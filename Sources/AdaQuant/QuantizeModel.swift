@@ -178,11 +178,17 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
     // Validate against every module shape up front (both dimensions when AdaDim may pick either).
     for id in model.linearIDs {
         let w = model[id]
+        let dims: [QuantDim]
         switch options.dim {
-        case .fixed(let d): _ = try QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid).validate(rows: w.shape[0], cols: w.shape[1])
-        case .ada:
-            for d in QuantDim.allCases {
+        case .fixed(let d): dims = [d]
+        case .ada: dims = QuantDim.allCases
+        }
+        for d in dims {
+            do {
                 _ = try QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid).validate(rows: w.shape[0], cols: w.shape[1])
+            } catch let e as QuantError {
+                // Name the module (and its shape) that the spec does not fit.
+                throw QuantError("\(id) \(w.shape[0])×\(w.shape[1]) per-\(d.rawValue.uppercased()): \(e.message)")
             }
         }
     }
