@@ -41,20 +41,27 @@ public struct EvalError: Error, CustomStringConvertible, Sendable {
 /// 0..<T−1 (positions 2…T in 1-based terms), accumulated in double precision.
 public func tokenNLLs(logits: Tensor, tokens: [Int32]) -> [Double] {
     let (t, vocab) = logits.matrixShape
-    var out = [Double](repeating: 0, count: max(t - 1, 0))
-    logits.data.withUnsafeBufferPointer { p in
-        out.withUnsafeMutableBufferPointer { o in
-            let po = SendableDoubles(o.baseAddress!), pl = SendableFloats(p.baseAddress!)
-            let workers = 2
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                var r = w
-                while r < t - 1 {
-                    let row = pl.p + r * vocab
-                    let m = FastMath.max(row, vocab)
-                    let s = FastMath.sumExp(row, vocab, shift: m)
-                    po.p[r] = log(s) + Double(m) - Double(row[Int(tokens[r + 1])])
-                    r += workers
-                }
+    guard t >= 2 else { return [] }
+    return logits.data.withUnsafeBufferPointer { p in
+        nextTokenNLLs(p.baseAddress!, rows: t - 1, vocab: vocab, targets: Array(tokens[1..<t]))
+    }
+}
+
+/// `−log softmax(row r)[targets[r]]` for each of `rows` rows of `[rows, vocab]` logits,
+/// rows split across two workers.
+func nextTokenNLLs(_ logits: UnsafePointer<Float>, rows: Int, vocab: Int, targets: [Int32]) -> [Double] {
+    var out = [Double](repeating: 0, count: rows)
+    out.withUnsafeMutableBufferPointer { o in
+        let po = SendableDoubles(o.baseAddress!), pl = SendableFloats(logits)
+        let workers = 2
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var r = w
+            while r < rows {
+                let row = pl.p + r * vocab
+                let m = FastMath.max(row, vocab)
+                let s = FastMath.sumExp(row, vocab, shift: m)
+                po.p[r] = log(s) + Double(m) - Double(row[Int(targets[r])])
+                r += workers
             }
         }
     }
@@ -70,15 +77,15 @@ public func windowNLLs(model: LlamaModel, window: [Int32], chunk: Int = 64) -> [
     let h = Forward.rmsNorm(model.finalHidden(window), weight: model.outputNorm, eps: model.config.rmsNormEps)
     let t = window.count
     var out: [Double] = []
-    out.reserveCapacity(t - 1)
+    out.reserveCapacity(max(t - 1, 0))
     var r0 = 0
     while r0 < t - 1 {
         let r1 = min(r0 + chunk, t - 1)
-        let logits = Forward.linear(h.rows(r0..<r1), model.head)
         // Rows r0..<r1 predict tokens r0+1...r1.
-        let nll = tokenNLLs(logits: Tensor(shape: [r1 - r0 + 1, logits.cols], data: logits.data + [Float](repeating: 0, count: logits.cols)),
-                            tokens: Array(window[r0...r1]))
-        out.append(contentsOf: nll)
+        let logits = Forward.linear(h.rows(r0..<r1), model.head)
+        out += logits.data.withUnsafeBufferPointer {
+            nextTokenNLLs($0.baseAddress!, rows: r1 - r0, vocab: logits.cols, targets: Array(window[(r0 + 1)...r1]))
+        }
         r0 = r1
     }
     return out
