@@ -1,5 +1,7 @@
 import AdaEval
 import AdaModel
+import AdaScript
+import AdaShell
 import AdaTensor
 import ArgumentParser
 import Foundation
@@ -8,7 +10,82 @@ struct Ada: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ada",
         abstract: "A shell for low-bit weight quantization of LLMs (AdaDim, RTN, GPTQ).",
-        subcommands: [Perplexity.self, Bench.self])
+        discussion: """
+        With no arguments: the interactive shell (a script is read from standard input when \
+        it is not a terminal). 'ada help' lists the language's commands, 'ada help NAME' \
+        explains one, 'ada help --markdown' prints their reference. Exit status: 0 success, \
+        1 runtime error, 2 usage or syntax error, 130 interrupted.
+        """,
+        version: AdaVersion.string,
+        subcommands: [Run.self, Check.self, Perplexity.self, Bench.self])
+
+    @Option(name: [.customShort("e"), .customLong("expr")], help: ArgumentHelp("Run ada statements and exit (values of expressions are shown).", valueName: "EXPR"))
+    var expr: String?
+
+    func run() throws {
+        let status: Int32
+        if let e = expr {
+            Shell.installInterruptHandler()
+            status = Shell.runScript(e, name: "<-e>")
+        } else if !Shell.stdinIsTerminal {
+            Shell.installInterruptHandler()
+            status = Shell.runScript(Shell.readStandardInput(), name: "<stdin>")
+        } else {
+            status = REPL(interpreter: Shell.makeInterpreter()).run()
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Parses `--set NAME=VALUE` options into an interpreter; exits 2 on a malformed one.
+func applySets(_ sets: [String], to it: Interpreter, command: String) throws {
+    for s in sets {
+        guard let eq = s.firstIndex(of: "=") else {
+            Shell.writeErr("ada \(command): --set expects NAME=VALUE, got '\(s)'\n")
+            throw ExitCode(2)
+        }
+        do { try it.set(String(s[..<eq]), literal: String(s[s.index(after: eq)...])) } catch let e as AdaError {
+            Shell.writeErr("ada \(command): \(e.message)\n")
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an ada script.",
+        discussion: "Names are checked before anything runs. A failed statement stops the script (exit 1).")
+
+    @ArgumentParser.Argument(help: "The script (.ada); - reads it from standard input.") var file: String
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Define NAME before the script runs. VALUE is an ada literal (3, 0.5, \"x\", true, [1, 2]) or else a string; the script's own top-level assignments to NAME are skipped, so its defaults can be overridden.",
+        valueName: "NAME=VALUE"))
+    var set: [String] = []
+
+    func run() throws {
+        guard let text = file == "-" ? Shell.readStandardInput() : Shell.readScript(file) else { throw ExitCode(2) }
+        let it = Shell.makeInterpreter()
+        try applySets(set, to: it, command: "run")
+        Shell.installInterruptHandler()
+        let status = Shell.runScript(text, name: file == "-" ? "<stdin>" : file, interpreter: it)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Parse a script and check its names and arguments without running it.")
+
+    @ArgumentParser.Argument(help: "The script (.ada); - reads it from standard input.") var file: String
+    @Option(name: .customLong("set"), help: ArgumentHelp("Names the script expects from 'ada run --set'.", valueName: "NAME=VALUE"))
+    var set: [String] = []
+
+    func run() throws {
+        guard let text = file == "-" ? Shell.readStandardInput() : Shell.readScript(file) else { throw ExitCode(2) }
+        let names = Set(set.map { String($0.prefix { $0 != "=" }) })
+        let status = Shell.checkScript(text, name: file == "-" ? "<stdin>" : file, predefined: names)
+        if status != 0 { throw ExitCode(status) }
+    }
 }
 
 struct Perplexity: ParsableCommand {
@@ -30,4 +107,69 @@ struct Perplexity: ParsableCommand {
     }
 }
 
-Ada.main()
+/// `ada help [NAME | --markdown]`: the language's help (subcommands get their usage).
+func helpCommand(_ args: [String]) -> Int32 {
+    let registry = Registry.standard()
+    if args.isEmpty {
+        Shell.writeOut(Help.overview(registry) + "\n\ncommand line: ada --help\n")
+        return 0
+    }
+    if args == ["--markdown"] {
+        Shell.writeOut(builtinsMarkdown(registry) + "\n")
+        return 0
+    }
+    // `ada help run`, `ada help bench engine`: the subcommand's usage.
+    var command: ParsableCommand.Type = Ada.self
+    var path: [ParsableCommand.Type] = []
+    for a in args {
+        guard let sub = command.configuration.subcommands.first(where: { $0._commandName == a }) else { break }
+        command = sub
+        path.append(sub)
+    }
+    if path.count == args.count {
+        Shell.writeOut(Ada.helpMessage(for: command) + "\n")
+        return 0
+    }
+    if args.count == 1 {
+        let t = args[0]
+        if let text = Help.topic(t, registry: registry) {
+            Shell.writeOut(text + "\n")
+            return 0
+        }
+        let names = Help.topics(registry) + Ada.configuration.subcommands.map { $0._commandName }
+        var msg = "ada help: no help for '\(t)'"
+        if let s = closestName(to: t, in: names) { msg += "; did you mean '\(s)'?" }
+        Shell.writeErr(msg + "\n")
+        return 2
+    }
+    Shell.writeErr("ada help: expected one name or --markdown\n")
+    return 2
+}
+
+func adaMain() -> Never {
+    let args = Array(CommandLine.arguments.dropFirst())
+    if args.first == "help" { exit(helpCommand(Array(args.dropFirst()))) }
+    var command: ParsableCommand
+    do {
+        command = try Ada.parseAsRoot(args)
+    } catch {
+        if Ada.exitCode(for: error) == .success {
+            Shell.writeOut(Ada.fullMessage(for: error) + "\n")
+            exit(0)
+        }
+        Shell.writeErr(Ada.fullMessage(for: error) + "\n")
+        exit(2)  // usage error
+    }
+    do {
+        try command.run()
+        exit(0)
+    } catch let e as ExitCode {
+        exit(e.rawValue)
+    } catch {
+        let code = Ada.exitCode(for: error)
+        Shell.writeErr(Ada.fullMessage(for: error) + "\n")
+        exit(code == .validationFailure ? 2 : code.rawValue)
+    }
+}
+
+adaMain()

@@ -1,2 +1,0 @@
-// AdaScript: see docs/architecture.md.
-import AdaEval

@@ -1,0 +1,624 @@
+/// Recursive-descent parser for ada. The grammar (EBNF) is in docs/language.md; the rules that
+/// make command syntax unambiguous are:
+/// - a *command call* `name arg …` starts where a statement, an assignment's right-hand side,
+///   a parenthesized expression, a `for` iterable, an `if` condition or a `return` value
+///   starts with a name followed on the same line by an argument;
+/// - `(` and `[` right after a name (no space) call or index it; with a space before, they
+///   start a new argument; `.` for field access never has a space before it;
+/// - a command call extends to the end of its line (or its closing parenthesis); an operator
+///   after a command's arguments is an error (write `(len xs) > 3`).
+public struct Parser {
+    let file: SourceFile
+    var toks: [Token]
+    var pos = 0
+    /// > 0 inside parentheses, brackets or a record literal: newlines are skipped there.
+    var nesting = 0
+    /// Open brackets and blocks: an error at the end of input inside one is "incomplete".
+    var open = 0
+    var depth = 0
+    var blockDepth = 0
+    var inFunction = false
+    var loopDepth = 0
+    var lastEnd = 0
+
+    static let maxDepth = 120
+
+    public init(file: SourceFile) throws {
+        self.file = file
+        var lx = Lexer(file)
+        toks = try lx.tokenize()
+    }
+
+    /// Parses a whole source.
+    public static func parse(_ file: SourceFile) throws -> Program {
+        var p = try Parser(file: file)
+        return Program(file: file, statements: try p.parseProgram())
+    }
+
+    /// Parses a single expression (for `--set NAME=VALUE` and tests).
+    public static func parseExpression(_ file: SourceFile) throws -> Expr {
+        var p = try Parser(file: file)
+        let e = try p.commandOrExpr()
+        while case .newline = p.tok.kind { p.advance() }
+        guard case .eof = p.tok.kind else { throw p.fail("expected end of expression, found \(p.tok.described)", p.tok) }
+        return e
+    }
+
+    // MARK: Token access
+
+    func index(_ k: Int) -> Int {
+        var j = pos, n = 0
+        while true {
+            if nesting > 0 { while toks[j].kind == .newline { j += 1 } }
+            if n == k || toks[j].kind == .eof { return j }
+            j += 1
+            n += 1
+        }
+    }
+
+    var tok: Token { toks[index(0)] }
+    func peek(_ k: Int) -> Token { toks[index(k)] }
+
+    @discardableResult
+    mutating func advance() -> Token {
+        let j = index(0)
+        let t = toks[j]
+        if t.kind != .eof { pos = j + 1 }
+        lastEnd = t.range.end
+        return t
+    }
+
+    func isPunct(_ t: Token, _ p: Punct) -> Bool { t.kind == .punct(p) }
+    func isKeyword(_ t: Token, _ k: Keyword) -> Bool { t.kind == .keyword(k) }
+
+    func fail(_ msg: String, _ t: Token, notes: [String] = []) -> AdaError {
+        let incomplete = t.kind == .eof && open > 0
+        var r = t.range
+        if t.kind == .eof || t.kind == .newline { r.length = 1 }
+        return AdaError(.syntax, msg, file: file, range: r, notes: notes, incomplete: incomplete)
+    }
+
+    mutating func expect(_ p: Punct, _ what: String, opening: Token? = nil, notes: [String] = []) throws -> Token {
+        guard isPunct(tok, p) else {
+            if tok.kind == .eof, let o = opening { throw unclosed(o, nil) }
+            throw fail("expected '\(p.rawValue)' \(what), found \(tok.described)", tok, notes: notes)
+        }
+        return advance()
+    }
+
+    /// The input ended inside a bracket or block: point at where it was opened.
+    func unclosed(_ o: Token, _ what: String?) -> AdaError {
+        let closing: [Punct: String] = [.lparen: ")", .lbracket: "]", .lbrace: "}"]
+        let c = closing[{ if case .punct(let p) = o.kind { return p } else { return .lparen } }()] ?? "?"
+        let msg = "'\(o.text)' is never closed: expected '\(c)'" + (what.map { " to end \($0)" } ?? "") + " before the end of input"
+        return AdaError(.syntax, msg, file: file, range: o.range, incomplete: true)
+    }
+
+    func span(from start: SourceRange) -> SourceRange {
+        SourceRange(offset: start.offset, length: max(0, lastEnd - start.offset), line: start.line, column: start.column)
+    }
+
+    mutating func enter() throws {
+        depth += 1
+        if depth > Parser.maxDepth { throw fail("expression nested too deeply", tok) }
+    }
+
+    // MARK: Statements
+
+    public mutating func parseProgram() throws -> [Stmt] {
+        let stmts = try parseStatements()
+        guard case .eof = tok.kind else { throw fail("unexpected \(tok.described)", tok) }
+        return stmts
+    }
+
+    mutating func parseStatements() throws -> [Stmt] {
+        var out: [Stmt] = []
+        while true {
+            while tok.kind == .newline || isPunct(tok, .semicolon) { advance() }
+            if tok.kind == .eof { return out }
+            if isPunct(tok, .rbrace) {
+                if blockDepth > 0 { return out }
+                throw fail("unexpected '}' with no open block", tok)
+            }
+            let s = try parseStatement()
+            out.append(s)
+            let t = tok
+            switch t.kind {
+            case .newline, .eof: break
+            case .punct(.semicolon): advance()
+            case .punct(.rbrace) where blockDepth > 0: break
+            default:
+                var notes: [String] = []
+                if case .identifier = t.kind { notes.append("to pass arguments to a command, start the statement with its name: name arg1 key=value") }
+                if case .keyword(.else) = t.kind { notes.append("'else' follows the '}' of an 'if' block on the same line") }
+                throw fail("expected end of statement, found \(t.described)", t, notes: notes)
+            }
+        }
+    }
+
+    mutating func parseStatement() throws -> Stmt {
+        let start = tok.range
+        switch tok.kind {
+        case .keyword(.fn): return try parseFunction()
+        case .keyword(.if): return try parseIf()
+        case .keyword(.for): return try parseFor()
+        case .keyword(.return):
+            let t = advance()
+            guard inFunction else { throw fail("'return' outside a function", t) }
+            if endsStatement(tok) { return Stmt(.returnValue(nil), span(from: start)) }
+            let e = try commandOrExpr()
+            return Stmt(.returnValue(e), span(from: start))
+        case .keyword(.break), .keyword(.continue):
+            let t = advance()
+            guard loopDepth > 0 else { throw fail("'\(t.text)' outside a loop", t) }
+            return Stmt(isKeyword(t, .break) ? .breakLoop : .continueLoop, span(from: start))
+        case .keyword(.else):
+            throw fail("'else' without 'if'", tok, notes: ["'else' follows the '}' of an 'if' block on the same line: } else {"])
+        case .identifier(let name):
+            let next = peek(1)
+            let ops: [Punct: BinaryOp?] = [.assign: nil, .plusAssign: .add, .minusAssign: .sub,
+                                            .starAssign: .mul, .slashAssign: .div]
+            if case .punct(let p) = next.kind, let op = ops[p] {
+                let nameTok = advance()
+                advance()
+                if endsStatement(tok) { throw fail("expected a value after '\(p.rawValue)', found \(tok.described)", tok) }
+                let value = try commandOrExpr()
+                return Stmt(.assign(name: name, nameRange: nameTok.range, op: op, value: value), span(from: start))
+            }
+        default: break
+        }
+        let e = try commandOrExpr()
+        return Stmt(.expr(e), span(from: start))
+    }
+
+    func endsStatement(_ t: Token) -> Bool {
+        switch t.kind {
+        case .newline, .eof, .punct(.semicolon), .punct(.rbrace): return true
+        default: return false
+        }
+    }
+
+    mutating func parseBlock(_ what: String) throws -> [Stmt] {
+        guard isPunct(tok, .lbrace) else {
+            var t = tok
+            var notes = ["a block's '{' is on the same line as its header"]
+            if case .identifier = t.kind {
+                notes = ["to use a command's result in an expression, put the call in parentheses: (len xs) > 0"]
+            }
+            if t.kind == .punct(.colon) { notes = ["blocks are written in braces: \(what) { … }"] }
+            if t.kind == .newline { t.range.length = 1 }
+            throw fail("expected '{' to start the body of '\(what)', found \(t.described)", t, notes: notes)
+        }
+        let savedNesting = nesting
+        nesting = 0
+        let brace = advance()
+        open += 1
+        blockDepth += 1
+        let body = try parseStatements()
+        guard isPunct(tok, .rbrace) else {
+            if tok.kind == .eof { throw unclosed(brace, "the body of '\(what)'") }
+            throw fail("expected '}' to close the body of '\(what)', found \(tok.described)", tok)
+        }
+        advance()
+        open -= 1
+        blockDepth -= 1
+        nesting = savedNesting
+        return body
+    }
+
+    mutating func parseFunction() throws -> Stmt {
+        let start = advance().range
+        guard blockDepth == 0, !inFunction else {
+            throw fail("functions are defined at the top level only", toks[max(0, pos - 1)])
+        }
+        guard case .identifier(let name) = tok.kind else { throw fail("expected a function name after 'fn', found \(tok.described)", tok) }
+        let nameRange = advance().range
+        let lp = try expect(.lparen, "after the function name")
+        nesting += 1
+        open += 1
+        var params: [FunctionParam] = []
+        var seen = Set<String>()
+        while !isPunct(tok, .rparen) {
+            guard case .identifier(let p) = tok.kind else { throw fail("expected a parameter name, found \(tok.described)", tok) }
+            let r = advance().range
+            guard seen.insert(p).inserted else { throw AdaError(.syntax, "duplicate parameter '\(p)'", file: file, range: r) }
+            var def: Expr?
+            if isPunct(tok, .assign) {
+                advance()
+                def = try parseExpr()
+            } else if params.contains(where: { $0.defaultValue != nil }) {
+                throw AdaError(.syntax, "parameter '\(p)' needs a default value: it follows one that has one", file: file, range: r)
+            }
+            params.append(FunctionParam(name: p, range: r, defaultValue: def))
+            if isPunct(tok, .comma) { advance() } else { break }
+        }
+        _ = try expect(.rparen, "to close the parameter list", opening: lp)
+        nesting -= 1
+        open -= 1
+        inFunction = true
+        let savedLoop = loopDepth
+        loopDepth = 0
+        defer { inFunction = false; loopDepth = savedLoop }
+        let body = try parseBlock("fn \(name)")
+        return Stmt(.function(name: name, nameRange: nameRange, params: params, body: body), span(from: start))
+    }
+
+    mutating func parseIf() throws -> Stmt {
+        let start = tok.range
+        var branches: [(condition: Expr, body: [Stmt])] = []
+        var elseBody: [Stmt]?
+        advance()
+        while true {
+            let cond = try commandOrExpr()
+            let body = try parseBlock("if")
+            branches.append((cond, body))
+            guard isKeyword(tok, .else) else { break }
+            advance()
+            if isKeyword(tok, .if) { advance(); continue }
+            elseBody = try parseBlock("else")
+            break
+        }
+        return Stmt(.ifElse(branches: branches, elseBody: elseBody), span(from: start))
+    }
+
+    mutating func parseFor() throws -> Stmt {
+        let start = advance().range
+        guard case .identifier(let name) = tok.kind else { throw fail("expected a loop variable after 'for', found \(tok.described)", tok) }
+        let nameRange = advance().range
+        guard isKeyword(tok, .in) else { throw fail("expected 'in' after the loop variable, found \(tok.described)", tok) }
+        advance()
+        let iterable = try commandOrExpr()
+        loopDepth += 1
+        defer { loopDepth -= 1 }
+        let body = try parseBlock("for")
+        return Stmt(.forIn(name: name, nameRange: nameRange, iterable: iterable, body: body), span(from: start))
+    }
+
+    // MARK: Command calls
+
+    /// Can `t` (followed by `next`) start an argument of a command call?
+    func isArgStart(_ t: Token, _ next: Token, afterComma: Bool = false) -> Bool {
+        switch t.kind {
+        case .identifier, .number, .string: return true
+        case .keyword(let k): return k == .true || k == .false || k == .none
+        case .punct(.lparen), .punct(.lbracket): return t.spaceBefore || afterComma
+        case .punct(.minus):
+            guard t.spaceBefore || afterComma, !next.spaceBefore else { return false }
+            switch next.kind {
+            case .identifier, .number, .punct(.lparen), .punct(.lbracket): return true
+            default: return false
+            }
+        default: return false
+        }
+    }
+
+    /// A command call (`name arg … key=value …`) or an ordinary expression.
+    mutating func commandOrExpr() throws -> Expr {
+        // `help for`, `help if`: the one place a keyword is an argument (a help topic).
+        if case .identifier("help") = tok.kind, case .keyword(let k) = peek(1).kind, endsStatement(peek(2)) || isPunct(peek(2), .rparen) {
+            let nameTok = advance()
+            let kt = advance()
+            let arg = Argument(label: nil, labelRange: nil, value: Expr(.name(k.rawValue), kt.range))
+            return Expr(.call(name: "help", nameRange: nameTok.range, args: [arg], style: .command), span(from: nameTok.range))
+        }
+        if case .identifier(let name) = tok.kind, isArgStart(peek(1), peek(2)) {
+            let nameTok = advance()
+            var args: [Argument] = []
+            while true {
+                var afterComma = false
+                if isPunct(tok, .comma), !args.isEmpty {
+                    advance()
+                    afterComma = true
+                    guard isArgStart(tok, peek(1), afterComma: true) else {
+                        throw fail("expected an argument after ',', found \(tok.described)", tok)
+                    }
+                }
+                guard isArgStart(tok, peek(1), afterComma: afterComma) else { break }
+                if case .identifier(let label) = tok.kind, isPunct(peek(1), .assign) {
+                    let lr = advance().range
+                    advance()
+                    guard !endsStatement(tok), tok.kind != .newline else {
+                        throw fail("expected a value after '\(label)=', found \(tok.described)", tok)
+                    }
+                    let v = try argumentValue()
+                    args.append(Argument(label: label, labelRange: lr, value: v))
+                } else {
+                    args.append(Argument(label: nil, labelRange: nil, value: try argumentValue()))
+                }
+            }
+            let call = Expr(.call(name: name, nameRange: nameTok.range, args: args, style: .command), span(from: nameTok.range))
+            if let op = binaryOperator(tok) {
+                let shown = file.slice(nameTok.range.offset, lastEnd)
+                throw fail("unexpected '\(op)' after the arguments of '\(name)'", tok,
+                           notes: ["a command's arguments are arithmetic expressions; put a comparison in parentheses, f (a \(op) b), or the whole call: (\(shown)) \(op) …"])
+            }
+            if isPunct(tok, .dot) || isPunct(tok, .lbracket) || isPunct(tok, .lparen) {
+                let shown = file.slice(nameTok.range.offset, lastEnd)
+                throw fail("unexpected \(tok.described) after the arguments of '\(name)'", tok,
+                           notes: ["put the call in parentheses: (\(shown))\(isPunct(tok, .dot) ? ".field" : "[…]")"])
+            }
+            return call
+        }
+        return try parseExpr()
+    }
+
+    func binaryOperator(_ t: Token) -> String? {
+        switch t.kind {
+        case .punct(let p):
+            switch p {
+            case .plus, .minus, .star, .slash, .percent, .eq, .ne, .lt, .le, .gt, .ge: return p.rawValue
+            default: return nil
+            }
+        case .keyword(.and): return "and"
+        case .keyword(.or): return "or"
+        default: return nil
+        }
+    }
+
+    /// Is `t` a `-` that starts a new, negative argument (`f a -1`: space before, none after)?
+    func startsNegativeArgument(_ t: Token) -> Bool {
+        isPunct(t, .minus) && t.spaceBefore && !peek(1).spaceBefore
+    }
+
+    /// One command argument: an arithmetic expression (`+ - * / %`, unary minus, postfix
+    /// operations). Comparisons and `and`/`or` need parentheses inside command arguments.
+    mutating func argumentValue() throws -> Expr {
+        try enter()
+        defer { depth -= 1 }
+        var l = try argumentTerm()
+        while case .punct(let p) = tok.kind, p == .plus || (p == .minus && !startsNegativeArgument(tok)) {
+            advance()
+            let r = try argumentTerm()
+            l = Expr(.binary(p == .plus ? .add : .sub, l, r), l.range.through(r.range))
+        }
+        return l
+    }
+
+    mutating func argumentTerm() throws -> Expr {
+        var l = try argumentUnary()
+        while case .punct(let p) = tok.kind, p == .star || p == .slash || p == .percent {
+            advance()
+            let r = try argumentUnary()
+            let op: BinaryOp = p == .star ? .mul : (p == .slash ? .div : .mod)
+            l = Expr(.binary(op, l, r), l.range.through(r.range))
+        }
+        return l
+    }
+
+    mutating func argumentUnary() throws -> Expr {
+        if isPunct(tok, .minus) {
+            let start = advance().range
+            try enter()
+            defer { depth -= 1 }
+            let e = try argumentUnary()
+            if case .number(let n) = e.kind { return Expr(.number(-n), start.through(e.range)) }
+            return Expr(.unary(.neg, e), start.through(e.range))
+        }
+        return try parsePostfix()
+    }
+
+    // MARK: Expressions
+
+    public mutating func parseExpr() throws -> Expr {
+        try enter()
+        defer { depth -= 1 }
+        return try parseOr()
+    }
+
+    mutating func parseOr() throws -> Expr {
+        var l = try parseAnd()
+        while isKeyword(tok, .or) {
+            advance()
+            let r = try parseAnd()
+            l = Expr(.binary(.or, l, r), l.range.through(r.range))
+        }
+        return l
+    }
+
+    mutating func parseAnd() throws -> Expr {
+        var l = try parseNot()
+        while isKeyword(tok, .and) {
+            advance()
+            let r = try parseNot()
+            l = Expr(.binary(.and, l, r), l.range.through(r.range))
+        }
+        return l
+    }
+
+    mutating func parseNot() throws -> Expr {
+        if isKeyword(tok, .not) {
+            let start = advance().range
+            try enter()
+            defer { depth -= 1 }
+            let e = try parseNot()
+            return Expr(.unary(.not, e), start.through(e.range))
+        }
+        return try parseComparison()
+    }
+
+    static let comparisons: [Punct: BinaryOp] = [.eq: .eq, .ne: .ne, .lt: .lt, .le: .le, .gt: .gt, .ge: .ge]
+
+    mutating func parseComparison() throws -> Expr {
+        let l = try parseAdditive()
+        guard case .punct(let p) = tok.kind, let op = Parser.comparisons[p] else { return l }
+        advance()
+        let r = try parseAdditive()
+        if case .punct(let p2) = tok.kind, Parser.comparisons[p2] != nil {
+            throw fail("comparisons do not chain", tok, notes: ["write a < b and b < c"])
+        }
+        return Expr(.binary(op, l, r), l.range.through(r.range))
+    }
+
+    mutating func parseAdditive() throws -> Expr {
+        var l = try parseTerm()
+        while case .punct(let p) = tok.kind, p == .plus || p == .minus {
+            advance()
+            let r = try parseTerm()
+            l = Expr(.binary(p == .plus ? .add : .sub, l, r), l.range.through(r.range))
+        }
+        return l
+    }
+
+    mutating func parseTerm() throws -> Expr {
+        var l = try parseUnary()
+        while case .punct(let p) = tok.kind, p == .star || p == .slash || p == .percent {
+            advance()
+            let r = try parseUnary()
+            let op: BinaryOp = p == .star ? .mul : (p == .slash ? .div : .mod)
+            l = Expr(.binary(op, l, r), l.range.through(r.range))
+        }
+        return l
+    }
+
+    mutating func parseUnary() throws -> Expr {
+        if isPunct(tok, .minus) {
+            let start = advance().range
+            try enter()
+            defer { depth -= 1 }
+            let e = try parseUnary()
+            if case .number(let n) = e.kind { return Expr(.number(-n), start.through(e.range)) }
+            return Expr(.unary(.neg, e), start.through(e.range))
+        }
+        if isPunct(tok, .plus) {
+            throw fail("unexpected '+'", tok, notes: ["numbers have no leading '+'"])
+        }
+        return try parsePostfix()
+    }
+
+    mutating func parsePostfix() throws -> Expr {
+        var e = try parsePrimary()
+        while true {
+            let t = tok
+            if isPunct(t, .lparen) && !t.spaceBefore {
+                guard case .name(let name) = e.kind else {
+                    throw fail("only commands can be called", t, notes: ["a call is written name(args) or name args"])
+                }
+                let lp = advance()
+                nesting += 1
+                open += 1
+                var args: [Argument] = []
+                while !isPunct(tok, .rparen) {
+                    if case .identifier(let label) = tok.kind, isPunct(peek(1), .assign) {
+                        let lr = advance().range
+                        advance()
+                        args.append(Argument(label: label, labelRange: lr, value: try parseExpr()))
+                    } else {
+                        args.append(Argument(label: nil, labelRange: nil, value: try parseExpr()))
+                    }
+                    if isPunct(tok, .comma) { advance() } else { break }
+                }
+                _ = try expect(.rparen, "to close the argument list of '\(name)'", opening: lp)
+                nesting -= 1
+                open -= 1
+                e = Expr(.call(name: name, nameRange: e.range, args: args, style: .parenthesized), span(from: e.range))
+            } else if isPunct(t, .lbracket) && !t.spaceBefore {
+                let lb = advance()
+                nesting += 1
+                open += 1
+                var items: [IndexItem] = []
+                repeat {
+                    if isPunct(tok, .comma) { advance() }
+                    items.append(try indexItem())
+                } while isPunct(tok, .comma)
+                _ = try expect(.rbracket, "to close the index", opening: lb)
+                nesting -= 1
+                open -= 1
+                e = Expr(.index(e, items), span(from: e.range))
+            } else if isPunct(t, .dot) && !t.spaceBefore {
+                advance()
+                guard case .identifier(let f) = tok.kind, !tok.spaceBefore else {
+                    throw fail("expected a field name after '.', found \(tok.described)", tok)
+                }
+                let fr = advance().range
+                e = Expr(.field(e, f, fr), span(from: e.range))
+            } else {
+                return e
+            }
+        }
+    }
+
+    mutating func indexItem() throws -> IndexItem {
+        let start = tok.range
+        var lo: Expr?
+        if !isPunct(tok, .colon) {
+            let e = try parseExpr()
+            guard isPunct(tok, .colon) else { return .single(e) }
+            lo = e
+        }
+        advance()  // ':'
+        var hi: Expr?
+        if !isPunct(tok, .comma) && !isPunct(tok, .rbracket) { hi = try parseExpr() }
+        return .slice(lo, hi, span(from: start))
+    }
+
+    mutating func parsePrimary() throws -> Expr {
+        try enter()
+        defer { depth -= 1 }
+        let t = tok
+        switch t.kind {
+        case .number(let n): advance(); return Expr(.number(n), t.range)
+        case .string(let s): advance(); return Expr(.string(s), t.range)
+        case .keyword(.true): advance(); return Expr(.bool(true), t.range)
+        case .keyword(.false): advance(); return Expr(.bool(false), t.range)
+        case .keyword(.none): advance(); return Expr(.none, t.range)
+        case .identifier(let name): advance(); return Expr(.name(name), t.range)
+        case .punct(.lparen):
+            advance()
+            nesting += 1
+            open += 1
+            let e = try commandOrExpr()
+            _ = try expect(.rparen, "to close the parenthesis", opening: t)
+            nesting -= 1
+            open -= 1
+            var inner = e
+            inner.range = span(from: t.range)
+            // Keep the inner node's own range for calls, so errors point at the command name.
+            if case .call = e.kind { return e }
+            return inner
+        case .punct(.lbracket):
+            advance()
+            nesting += 1
+            open += 1
+            var items: [Expr] = []
+            while !isPunct(tok, .rbracket) {
+                items.append(try parseExpr())
+                if isPunct(tok, .comma) { advance() } else { break }
+            }
+            _ = try expect(.rbracket, "to close the list", opening: t)
+            nesting -= 1
+            open -= 1
+            return Expr(.list(items), span(from: t.range))
+        case .punct(.lbrace):
+            advance()
+            nesting += 1
+            open += 1
+            var fields: [(key: String, keyRange: SourceRange, value: Expr)] = []
+            while !isPunct(tok, .rbrace) {
+                let kt = tok
+                let key: String
+                switch kt.kind {
+                case .identifier(let s), .string(let s): key = s
+                case .keyword(let k): key = k.rawValue
+                default: throw fail("expected a field name in the record, found \(kt.described)", kt)
+                }
+                advance()
+                if fields.contains(where: { $0.key == key }) {
+                    throw AdaError(.syntax, "duplicate field '\(key)' in record", file: file, range: kt.range)
+                }
+                _ = try expect(.colon, "after the field name '\(key)'", notes: ["records are written {name: value, …}"])
+                fields.append((key, kt.range, try parseExpr()))
+                if isPunct(tok, .comma) { advance() } else { break }
+            }
+            _ = try expect(.rbrace, "to close the record", opening: t)
+            nesting -= 1
+            open -= 1
+            return Expr(.record(fields), span(from: t.range))
+        default:
+            var notes: [String] = []
+            if case .keyword(let k) = t.kind, ![.true, .false, .none, .not].contains(k) {
+                notes.append("'\(k.rawValue)' is a reserved word")
+            }
+            throw fail("expected an expression, found \(t.described)", t, notes: notes)
+        }
+    }
+}

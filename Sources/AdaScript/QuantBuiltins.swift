@@ -1,0 +1,367 @@
+import AdaEval
+import AdaModel
+import AdaQuant
+import AdaTensor
+import Foundation
+
+/// A quantized model: runs like a model (its dequantized weights) and carries the record of
+/// what was done to every module.
+public final class QuantizedModelValue: ModelValue {
+    public let quantized: QuantizedModel
+    public let base: LlamaModel
+    public let name: String
+    public init(_ q: QuantizedModel, base: LlamaModel, baseName: String) {
+        quantized = q
+        self.base = base
+        name = "\(baseName) \(q.options.description)"
+    }
+    public var model: LlamaModel { quantized.model }
+    public var typeName: String { "quantized model" }
+    public var kinds: [String] { ["quantized model", "model"] }
+
+    public func display(_ style: DisplayStyle) -> String {
+        var out = ["quantized model \(name)"]
+        let counts = quantized.icCounts
+        out.append("  per-IC modules: " + LinearKind.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
+                   + " (of \(model.blocks.count) each)")
+        if quantized.reports.contains(where: \.ragged) {
+            out.append("  ragged last groups in \(quantized.reports.filter(\.ragged).count) modules (group size does not divide the grouped dimension)")
+        }
+        out.append(choiceMap(quantized))
+        return out.joined(separator: "\n")
+    }
+
+    public var fieldNames: [String] {
+        ["name", "method", "bits", "group", "dim", "choices", "errors", "ic_counts", "seconds"]
+            + ["path", "blocks", "hidden", "ffn", "heads", "kv_heads", "vocab", "layers"]
+    }
+
+    public func field(_ f: String) -> Value? {
+        let o = quantized.options
+        switch f {
+        case "name": return .string(name)
+        case "method": return .string(o.method.rawValue)
+        case "bits": return .int(o.bits)
+        case "group": return .int(o.group)
+        case "dim": return .string(o.dim.description)
+        case "choices": return .object(TableValue(choiceTable(quantized)))
+        case "errors": return .object(TableValue(reportTable(quantized)))
+        case "ic_counts":
+            let c = quantized.icCounts
+            return .record(Record(LinearKind.allCases.map { ($0.rawValue, .int(c[$0] ?? 0)) }))
+        case "seconds": return .number(quantized.timings.total)
+        default:
+            let c = model.config
+            switch f {
+            case "path": return .string(model.sourcePath)
+            case "blocks": return .int(c.numLayers)
+            case "hidden": return .int(c.hiddenSize)
+            case "ffn": return .int(c.intermediateSize)
+            case "heads": return .int(c.numHeads)
+            case "kv_heads": return .int(c.numKVHeads)
+            case "vocab": return .int(c.vocabSize)
+            case "layers": return .list(model.linearIDs.map { .string($0.description) })
+            default: return nil
+            }
+        }
+    }
+}
+
+/// The compact map of choices: one line per block, `O`/`I` per module.
+func choiceMap(_ q: QuantizedModel) -> String {
+    var byBlock: [Int: [LinearKind: QuantDim]] = [:]
+    for r in q.reports { byBlock[r.id.block, default: [:]][r.id.kind] = r.dim }
+    var lines = ["  block  " + LinearKind.allCases.map { $0.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) }.joined()]
+    for b in byBlock.keys.sorted() {
+        let row = LinearKind.allCases.map { (byBlock[b]![$0] == .ic ? "I" : "O").padding(toLength: 5, withPad: " ", startingAt: 0) }.joined()
+        lines.append(String(format: "  %5d  ", b) + row)
+    }
+    return lines.joined(separator: "\n")
+}
+
+func choiceTable(_ q: QuantizedModel) -> Table {
+    var byBlock: [Int: [LinearKind: QuantDim]] = [:]
+    for r in q.reports { byBlock[r.id.block, default: [:]][r.id.kind] = r.dim }
+    return Table(columns: ["block"] + LinearKind.allCases.map(\.rawValue),
+                 rows: byBlock.keys.sorted().map { b in [.int(b)] + LinearKind.allCases.map { .string(byBlock[b]![$0]?.rawValue ?? "") } })
+}
+
+func reportTable(_ q: QuantizedModel) -> Table {
+    Table(columns: ["module", "dim", "weight_mse", "err_oc", "err_ic", "ragged"],
+          rows: q.reports.map { r in
+              [.string(r.id.description), .string(r.dim.rawValue), .number(r.weightMSE),
+               r.errorOC.map(Value.number) ?? .none, r.errorIC.map(Value.number) ?? .none, .bool(r.ragged)]
+          })
+}
+
+/// Input-activation statistics of every linear module (from `capture`).
+public final class ActivationsValue: EngineValue {
+    public let stats: ActivationStats
+    public let modelName: String
+    public let datasetName: String
+    init(_ s: ActivationStats, model: String, dataset: String) {
+        stats = s
+        modelName = model
+        datasetName = dataset
+    }
+    public var typeName: String { "activations" }
+    public var summary: String { "<activations of \(modelName) on \(datasetName): \(stats.tokens) tokens>" }
+    public func display(_ style: DisplayStyle) -> String {
+        summary + "\n  index by layer for its per-channel table: acts[\"blk.3.ffn_down\"]; `outliers acts` ranks outlier channels"
+    }
+    public var fieldNames: [String] { ["tokens", "windows", "layers"] }
+    public func field(_ f: String) -> Value? {
+        switch f {
+        case "tokens": return .int(stats.tokens)
+        case "windows": return .int(stats.windows)
+        case "layers": return .list(stats.byModule.keys.sorted().map { .string($0.description) })
+        default: return nil
+        }
+    }
+    public func index(_ items: [IndexKey]) throws -> Value? {
+        guard items.count == 1, case .value(.string(let s)) = items[0] else {
+            throw BuiltinError("activations are indexed by a layer name: acts[\"blk.3.ffn_down\"]")
+        }
+        guard let id = LinearID(s), let st = stats.byModule[id] else {
+            throw BuiltinError("no layer '\(s)'\(didYouMean(s, stats.byModule.keys.map(\.description)))")
+        }
+        return .object(TableValue(channelTable(st, title: "input channels of \(id)")))
+    }
+}
+
+func channelTable(_ s: ChannelStats, title: String?, label: String = "channel") -> Table {
+    let ratio = s.outlierRatio
+    return Table(columns: [label, "max_abs", "mean_abs", "rms", "kurtosis", "ratio"],
+                 rows: (0..<s.channels).map { j in
+                     [.int(j), .number(Double(s.maxAbs[j])), .number(Double(s.meanAbs[j])), .number(Double(s.rms[j])),
+                      .number(Double(s.kurtosis[j])), .number(Double(ratio[j]))]
+                 }, title: title)
+}
+
+func tensorValue(_ t: Tensor) -> Value { .object(TensorValue(t)) }
+
+extension Arguments {
+    func tensorArg(_ name: String) throws -> Tensor {
+        guard case .object(let o) = self[name], let t = o as? TensorValue else { throw error(name, "expected a tensor") }
+        return t.tensor
+    }
+
+    func modelArg(_ name: String) throws -> (LlamaModel, String) {
+        guard case .object(let o) = self[name], let m = o as? any ModelValue else { throw error(name, "expected a model") }
+        return (m.model, m.name)
+    }
+
+    func datasetArg(_ name: String) throws -> DatasetValue {
+        guard case .object(let o) = self[name], let d = o as? DatasetValue else { throw error(name, "expected a dataset (see `text`)") }
+        return d
+    }
+}
+
+/// Runs engine work, turning engine errors into errors pointing at `argument`.
+func engine<T>(_ a: Arguments, _ argument: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as QuantError {
+        throw a.error(argument, e.message)
+    } catch let e as ModelFileError {
+        throw a.error(argument, e.description)
+    } catch let e as EvalError {
+        throw a.error(argument, e.message)
+    }
+}
+
+let gridNames = GridKind.allCases.map(\.rawValue)
+
+func registerQuantBuiltins(_ r: Registry) {
+    r.constant("oc", .string("oc"), doc: "per-OC grouping: g consecutive input columns of one output row")
+    r.constant("ic", .string("ic"), doc: "per-IC grouping: g consecutive output rows of one input column")
+    r.constant("ada", .string("ada"), doc: "AdaDim: per module, the dimension with the smaller block-level error")
+
+    r.register(Builtin(
+        name: "quantize", category: "quantize",
+        summary: "Quantize every linear layer of a model: RTN or GPTQ, per-OC, per-IC or AdaDim.",
+        help: """
+        dim=oc groups g input columns of one output row (the usual grouping); dim=ic groups g output rows of one input column, isolating outlier input channels; dim=ada picks per module the dimension whose quantized block reconstructs the calibration outputs best (criterion=block: q/k/v judged at the attention output, gate/up at the MLP output, greedy in module order; criterion=module: each module's own output). GPTQ and AdaDim need calib (a dataset). GPTQ+AdaDim chooses with the RTN criterion, then runs GPTQ once in the chosen dimension. group=0 means per-channel. A group size that does not divide the grouped dimension leaves a ragged last group (reported). The block criterion judges on the first `select` calibration windows; GPTQ's Hessians use all of them. ^C stops between blocks.
+        """,
+        examples: ["q = quantize m method=rtn bits=3 group=128 dim=oc", "q = quantize m method=gptq bits=3 dim=ada calib=calib", "for d in [oc, ic, ada] {\n  q = quantize m bits=4 dim=d calib=calib\n  print d, (perplexity q \"austen:pride\").ppl\n}"],
+        params: [Param("model", .model, doc: "the full-precision model"),
+                 Param("method", .choice(QuantMethod.allCases.map(\.rawValue)), default: .string("rtn"), doc: "rtn or gptq"),
+                 Param("bits", .int, default: .int(3), doc: "2…8"),
+                 Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
+                 Param("dim", .choice(["oc", "ic", "ada"]), default: .string("oc"), doc: "grouping dimension, or ada to choose per module"),
+                 Param("calib", .dataset, default: .none, doc: "calibration windows (needed by gptq and ada)"),
+                 Param("criterion", .choice(AdaCriterion.allCases.map(\.rawValue)), default: .string("block"), doc: "AdaDim's criterion"),
+                 Param("grid", .choice(gridNames), default: .string("minmax"), doc: "minmax (asymmetric, integer zero point), reference (zero clamped as in the reference code), gptq, symmetric, float-zero"),
+                 Param("select", .int, default: .int(16), doc: "calibration windows the block criterion judges on"),
+                 Param("damp", .number, default: .number(0.01), doc: "GPTQ damping, fraction of the mean Hessian diagonal"),
+                 Param("blocksize", .int, default: .int(128), doc: "GPTQ lazy-batch block size"),
+                 Param("actorder", .bool, default: .bool(true), doc: "GPTQ: quantize columns by descending Hessian diagonal"),
+                 Param("inputs", .choice(["fp", "quantized"]), default: .string("fp"), doc: "block inputs from the full-precision model or from the already-quantized blocks")],
+        returns: "a quantized model (runs like a model; fields choices, errors, ic_counts)",
+        run: { a, ctx in
+            let (m, mname) = try a.modelArg("model")
+            let dimName = try a.string("dim")
+            let dim: DimChoice = dimName == "ada"
+                ? .ada(AdaCriterion(rawValue: try a.string("criterion"))!) : DimChoice(name: dimName)!
+            var o = QuantizeOptions(method: QuantMethod(rawValue: try a.string("method"))!, bits: try a.int("bits", min: 2, max: 8),
+                                    group: try a.int("group", min: 0), dim: dim, grid: GridKind(rawValue: try a.string("grid"))!)
+            o.selectionWindows = try a.int("select", min: 1)
+            o.gptq = GPTQOptions(damp: try a.number("damp"), blockSize: try a.int("blocksize", min: 1), actOrder: try a.bool("actorder"))
+            o.quantizedInputs = try a.string("inputs") == "quantized"
+            var windows: [[Int32]] = []
+            if case .object = a["calib"] { windows = try a.datasetArg("calib").windows }
+            if o.needsCalibration && windows.isEmpty {
+                throw a.error("calib", "\(o.method.rawValue) with dim=\(dimName) needs calibration data", notes: ["calib = text \"austen:emma\" windows=128 ctx=512"])
+            }
+            if o.method == .rtn, case .ada = o.dim { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
+            let q = try engine(a, "group") {
+                try quantizeModel(m, options: o, calibration: windows, progress: { label, d, t in ctx.progress(label, d, t) },
+                                  shouldStop: ctx.shouldStop)
+            }
+            return .object(QuantizedModelValue(q, base: m, baseName: mname))
+        }))
+
+    r.register(Builtin(
+        name: "rtn", category: "quantize", summary: "Round-to-nearest quantization of one tensor: codes, scales, zeros and the dequantized values.",
+        help: "scale = (max − min)/(2^b − 1), zero = round(−min/scale), q = clamp(round(w/scale) + zero), ŵ = (q − zero)·scale, with round-half-to-even. Per-OC parameters form an [out, ⌈in/g⌉] grid, per-IC an [⌈out/g⌉, in] grid.",
+        examples: ["w = m[\"blk.3.ffn_down\"]\nr = rtn w bits=3 group=128 dim=ic\nprint r.mse, r.ragged", "rtn (tensor [[0.5, 0.6, 0.7, 1.0]]) bits=2 group=4 grid=reference"],
+        params: [Param("tensor", .tensor, doc: "a 2-D weight [out, in]"),
+                 Param("bits", .int, default: .int(3), doc: "2…8"),
+                 Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
+                 Param("dim", .choice(["oc", "ic"]), default: .string("oc"), doc: "grouping dimension"),
+                 Param("grid", .choice(gridNames), default: .string("minmax"), doc: "the grid")],
+        returns: "a record {codes, scales, zeros, dequantized, error, mse, ragged}",
+        run: { a, _ in
+            let w = try a.tensorArg("tensor")
+            let spec = QuantSpec(bits: try a.int("bits"), group: try a.int("group", min: 0), dim: QuantDim(rawValue: try a.string("dim"))!,
+                                 grid: GridKind(rawValue: try a.string("grid"))!)
+            let q = try engine(a, "group") { try quantizeRTN(w, spec) }
+            let err = try q.dequantized.subtracting(w)
+            let mse = err.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(err.count, 1))
+            return .record(Record([("codes", tensorValue(Tensor(shape: q.shape, data: q.codes.map(Float.init)))),
+                                   ("scales", tensorValue(q.scales)), ("zeros", tensorValue(q.zeros)),
+                                   ("dequantized", tensorValue(q.dequantized)), ("error", tensorValue(err)),
+                                   ("mse", .number(mse)), ("ragged", .bool(q.ragged))]))
+        }))
+
+    r.register(Builtin(
+        name: "capture", category: "statistics", summary: "Run calibration windows through a model and collect per-input-channel statistics of every linear layer.",
+        help: "Blocks are run one at a time over all windows (memory stays bounded). Layers that share an input (q/k/v, gate/up) share statistics. ^C stops between blocks.",
+        examples: ["acts = capture m calib", "acts[\"blk.3.ffn_down\"]"],
+        params: [Param("model", .model, doc: "the model"), Param("data", .dataset, doc: "calibration windows")],
+        returns: "activations (index by layer name for a per-channel table)",
+        run: { a, ctx in
+            let (m, mname) = try a.modelArg("model")
+            let d = try a.datasetArg("data")
+            let s = try ActivationStats(model: m, windows: d.windows, shouldStop: ctx.shouldStop,
+                                        progress: { ctx.progress("capture", $0, $1) })
+            return .object(ActivationsValue(s, model: mname, dataset: d.name))
+        }))
+
+    r.register(Builtin(
+        name: "outliers", category: "statistics", summary: "Input channels whose max|x| exceeds `threshold` × their layer's median, ranked across the model.",
+        help: "One entry per shared input: q stands for q/k/v, gate for gate/up. ratio = max|x| / median over the layer's channels.",
+        examples: ["outliers acts top=10", "o = outliers acts threshold=20\nprint len o"],
+        params: [Param("acts", .object("activations"), doc: "from capture"),
+                 Param("top", .int, default: .none, doc: "keep the first N; none: all"),
+                 Param("threshold", .number, default: .number(6), doc: "minimum ratio to the median")],
+        returns: "a table (module, channel, max_abs, ratio, kurtosis)",
+        run: { a, _ in
+            guard case .object(let o) = a["acts"], let acts = o as? ActivationsValue else { throw a.error("acts", "expected activations") }
+            let list = outlierChannels(acts.stats, threshold: Float(try a.number("threshold")), top: try a.optionalInt("top", min: 1))
+            return .object(TableValue(Table(columns: ["module", "channel", "max_abs", "ratio", "kurtosis"],
+                                            rows: list.map { [.string($0.module.description), .int($0.channel), .number(Double($0.maxAbs)),
+                                                              .number(Double($0.ratio)), .number(Double($0.kurtosis))] },
+                                            title: "outlier input channels (max|x| > \(try a.number("threshold")) × median)")))
+        }))
+
+    r.register(Builtin(
+        name: "weightstats", category: "statistics", summary: "Per-row or per-column statistics of a weight: max|w|, mean|w|, RMS, kurtosis, ratio to the median.",
+        examples: ["weightstats m[\"blk.3.attn_q\"] axis=cols"],
+        params: [Param("tensor", .tensor, doc: "a 2-D weight [out, in]"),
+                 Param("axis", .choice(["rows", "cols"]), default: .string("cols"), doc: "rows: one entry per output channel; cols: per input channel")],
+        returns: "a table",
+        run: { a, _ in
+            let w = try a.tensorArg("tensor")
+            let rows = try a.string("axis") == "rows"
+            let s = try engine(a, "tensor") { try weightStats(w, axis: rows ? 1 : 0) }
+            return .object(TableValue(channelTable(s, title: nil, label: rows ? "row" : "col")))
+        }))
+
+    r.register(Builtin(
+        name: "saliency", category: "statistics", summary: "GPTQ saliency w²/[H⁻¹]ᵢᵢ of every weight of a layer, with H from calibration inputs.",
+        examples: ["s = saliency m \"blk.3.ffn_down\" calib\nshape s"],
+        params: [Param("model", .model, doc: "the model"), Param("layer", .string, doc: "a layer name such as blk.3.ffn_down"),
+                 Param("data", .dataset, doc: "calibration windows")],
+        returns: "a tensor [out, in]",
+        run: { a, ctx in
+            let (m, _) = try a.modelArg("model")
+            guard let id = LinearID(try a.string("layer")), id.block < m.blocks.count else {
+                throw a.error("layer", "not a layer name (like blk.3.ffn_down)")
+            }
+            let d = try a.datasetArg("data")
+            let stream = BlockStream(model: m, windows: d.windows)
+            while stream.block < id.block { try ctx.checkCancelled(); stream.advance() }
+            var h = Hessian(size: m[id].shape[1])
+            stream.trace { _, tr, _ in h.add(tr.input(of: id.kind)) }
+            return tensorValue(try engine(a, "layer") { try gptqSaliency(m[id], hessian: h) })
+        }))
+
+    r.register(Builtin(
+        name: "errors", category: "evaluate", summary: "Per-module weight MSE and output MSE (on calibration inputs) of a quantized model.",
+        examples: ["errors q calib"],
+        params: [Param("model", .object("quantized model"), doc: "the quantized model"), Param("data", .dataset, doc: "calibration windows")],
+        returns: "a table (module, dim, weight_mse, output_mse)",
+        run: { a, ctx in
+            guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
+            let errs = try moduleErrors(reference: q.base, quantized: q.model, calibration: try a.datasetArg("data").windows, shouldStop: ctx.shouldStop)
+            let dims = Dictionary(uniqueKeysWithValues: q.quantized.reports.map { ($0.id, $0.dim) })
+            return .object(TableValue(Table(columns: ["module", "dim", "weight_mse", "output_mse"],
+                                            rows: errs.map { [.string($0.id.description), .string(dims[$0.id]?.rawValue ?? ""), .number($0.weightMSE), .number($0.outputMSE)] })))
+        }))
+
+    r.register(Builtin(
+        name: "agreement", category: "evaluate", summary: "KL divergence and top-1 agreement of a quantized model's next-token distribution against its full-precision model.",
+        examples: ["agreement q (text \"austen:pride\" windows=2)"],
+        params: [Param("model", .object("quantized model"), doc: "the quantized model"), Param("data", .dataset, doc: "evaluation windows"),
+                 Param("reference", .model, default: .none, doc: "the reference; none: the model it was quantized from")],
+        returns: "a record {kl, top1, positions}",
+        run: { a, ctx in
+            guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
+            var ref = q.base
+            if case .object = a["reference"] { ref = try a.modelArg("reference").0 }
+            let r = try agreement(reference: ref, quantized: q.model, windows: try a.datasetArg("data").windows, shouldStop: ctx.shouldStop)
+            return .record(Record([("kl", .number(r.kl)), ("top1", .number(r.top1)), ("positions", .int(r.positions))]))
+        }))
+
+    r.register(Builtin(
+        name: "export", category: "quantize", summary: "Write a quantized model: fake-quant GGUF (F32/F16 weights, original metadata and tokenizer) or ada's packed safetensors.",
+        help: "format=gguf writes a GGUF that ada and llama.cpp load; format=packed writes the integer codes bit-packed with their scales and zero points (see docs/language.md), which `load_packed` reads back bit-exactly. Files are written atomically.",
+        examples: ["export q \"smollm2-w3.gguf\"", "export q \"smollm2-w3.safetensors\" format=packed"],
+        params: [Param("model", .object("quantized model"), doc: "the quantized model"), Param("path", .string, doc: "output file"),
+                 Param("format", .choice(["gguf", "packed"]), default: .string("gguf"), doc: "gguf or packed"),
+                 Param("type", .choice(["f32", "f16"]), default: .string("f32"), doc: "GGUF weight type")],
+        returns: "the path",
+        run: { a, _ in
+            guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
+            let path = try a.string("path")
+            try engine(a, "path") {
+                if try a.string("format") == "packed" {
+                    try PackedFormat.write(q.quantized, to: path)
+                } else {
+                    try exportGGUF(q.model, to: path, as: ExportFloat(rawValue: try a.string("type"))!)
+                }
+            }
+            return .string(path)
+        }))
+
+    r.register(Builtin(
+        name: "load_packed", category: "quantize", summary: "Apply a packed safetensors file (from `export … format=packed`) to its base model.",
+        examples: ["q2 = load_packed \"smollm2-w3.safetensors\" m"],
+        params: [Param("path", .string, doc: "the packed file"), Param("model", .model, doc: "the base model it was quantized from")],
+        returns: "a model",
+        run: { a, _ in
+            let (m, name) = try a.modelArg("model")
+            let path = try a.string("path")
+            let applied = try engine(a, "path") { try PackedFormat.apply(path, to: m) }
+            return .object(LoadedModel(model: applied, name: "\(name) + \((path as NSString).lastPathComponent)"))
+        }))
+}

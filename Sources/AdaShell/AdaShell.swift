@@ -1,3 +1,0 @@
-// AdaShell: see docs/architecture.md.
-@preconcurrency import _CEditline
-import AdaScript

@@ -1,0 +1,1 @@
+# docs/language.md's builtin reference matches the registry (see docs.cmd).

@@ -1,0 +1,2 @@
+# A missing text file.
+calib = text "my_corpus.txt" windows=4

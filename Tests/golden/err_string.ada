@@ -1,0 +1,2 @@
+# A lexical error: an unterminated string.
+name = "austen:emma

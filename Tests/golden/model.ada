@@ -1,0 +1,24 @@
+# The model and texts (the one golden script that loads the model).
+m = load
+m
+m.blocks
+m.hidden
+w = m["blk.3.ffn_down"]
+shape w
+round (absmax w) 4
+shape m["blk.0.attn_k"]
+t = layers m
+len t
+t[0:3]
+t[209]
+tokens "Hello world! 123"
+decode [19556, 905, 17, 216, 33, 34, 35]
+calib = text "austen:emma" windows=4 ctx=128
+calib
+len calib
+decode calib[0][0:12]
+r = perplexity m "austen:pride" windows=2 ctx=64
+round r.ppl 2
+r.tokens
+keys r
+round (perplexity m calib windows=2 ctx=64).ppl 2
