@@ -24,10 +24,8 @@ public func moduleErrors(reference: LlamaModel, quantized: LlamaModel, calibrati
             .q: Hessian(size: c.hiddenSize), .o: Hessian(size: c.numHeads * c.headDim),
             .gate: Hessian(size: c.hiddenSize), .down: Hessian(size: c.intermediateSize),
         ]
-        var outputs: [Tensor] = []
-        stream.trace { _, tr, o in
+        stream.traceAndAdvance { _, tr in
             hs[.q]!.add(tr.attnIn); hs[.o]!.add(tr.attnContext); hs[.gate]!.add(tr.mlpIn); hs[.down]!.add(tr.mlpAct)
-            outputs.append(o)
         }
         for k in LinearKind.allCases {
             let site: LinearKind = [.q, .k, .v].contains(k) ? .q : ([.gate, .up].contains(k) ? .gate : k)
@@ -37,7 +35,6 @@ public func moduleErrors(reference: LlamaModel, quantized: LlamaModel, calibrati
             out.append(ModuleError(id: LinearID(block: b, kind: k), weightMSE: wm,
                                    outputMSE: outputMSE(w, wq, hessian: hs[site]!)))
         }
-        stream.advance(outputs: outputs)
     }
     return out
 }

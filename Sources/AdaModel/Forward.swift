@@ -272,6 +272,20 @@ public final class BlockStream {
         block += 1
     }
 
+    /// Runs the current block with `weights` (default: the model's own) on every window, calls
+    /// `body(window, trace)`, and replaces each window's hidden state by the block output as
+    /// it goes (no second copy of the hidden states), then advances.
+    public func traceAndAdvance(weights: LlamaBlock? = nil, _ body: (Int, BlockTrace) throws -> Void) rethrows {
+        let w = weights ?? model.blocks[block]
+        for i in hidden.indices {
+            var tr: BlockTrace?
+            let out = model.runBlock(w, hidden[i], rope: rope) { tr = $0 }
+            try body(i, tr!)
+            hidden[i] = out
+        }
+        block += 1
+    }
+
     /// Replaces the hidden states (e.g. with outputs already computed by `trace`) and advances.
     public func advance(outputs: [Tensor]) {
         precondition(outputs.count == hidden.count)

@@ -107,6 +107,19 @@ public struct LlamaBlock: Sendable {
     public var ffnNorm: [Float]
     public var q, k, v, o, gate, up, down: Tensor
 
+    public init(attnNorm: [Float], ffnNorm: [Float], q: Tensor, k: Tensor, v: Tensor, o: Tensor,
+                gate: Tensor, up: Tensor, down: Tensor) {
+        self.attnNorm = attnNorm
+        self.ffnNorm = ffnNorm
+        self.q = q
+        self.k = k
+        self.v = v
+        self.o = o
+        self.gate = gate
+        self.up = up
+        self.down = down
+    }
+
     public subscript(kind: LinearKind) -> Tensor {
         get {
             switch kind {

@@ -233,18 +233,23 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
         }
         var mlpIns: [Tensor] = []
         var attnIns: [Tensor] = []
-        var outputs: [Tensor] = []
         var tCapture = 0.0, tHess = 0.0
         var t0 = now()
-        try stream.trace(weights: fp) { i, tr, o in
+        let consume = { (i: Int, tr: BlockTrace) throws in
             if shouldStop?() == true { throw CancellationError() }
             let t1 = now()
             tCapture += t1 - t0
             hess[0].add(tr.attnIn); hess[1].add(tr.attnContext); hess[2].add(tr.mlpIn); hess[3].add(tr.mlpAct)
             if i < nSel { attnIns.append(tr.attnIn); mlpIns.append(tr.mlpIn) }
-            if !options.quantizedInputs { outputs.append(o) }
             t0 = now()
             tHess += t0 - t1
+        }
+        // With full-precision inputs the stream moves to the next block right here; with
+        // quantized inputs it waits for the quantized block.
+        if options.quantizedInputs {
+            try stream.trace(weights: fp) { i, tr, _ in try consume(i, tr) }
+        } else {
+            try stream.traceAndAdvance(weights: fp, consume)
         }
         timings.capture += tCapture
         timings.hessian += tHess
@@ -329,10 +334,12 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
                                         weightMSE: mse(q.dequantized, fp[k])))
         }
         out.blocks[b] = qblock
-        // 4. Next block's inputs.
-        let t2 = now()
-        if options.quantizedInputs { stream.advance(weights: qblock) } else { stream.advance(outputs: outputs) }
-        timings.capture += now() - t2
+        // 4. Next block's inputs (already advanced when they come from full precision).
+        if options.quantizedInputs {
+            let t2 = now()
+            stream.advance(weights: qblock)
+            timings.capture += now() - t2
+        }
         progress?("block", b + 1, model.blocks.count)
     }
     return QuantizedModel(model: out, options: options, reports: reports, layers: layers, timings: timings)
@@ -368,13 +375,10 @@ public struct CalibrationHessians: Sendable {
             if shouldStop?() == true { throw CancellationError() }
             var hs = [Hessian(size: c.hiddenSize), Hessian(size: c.numHeads * c.headDim),
                       Hessian(size: c.hiddenSize), Hessian(size: c.intermediateSize)]
-            var outputs: [Tensor] = []
-            stream.trace { _, tr, o in
+            stream.traceAndAdvance { _, tr in
                 hs[0].add(tr.attnIn); hs[1].add(tr.attnContext); hs[2].add(tr.mlpIn); hs[3].add(tr.mlpAct)
-                outputs.append(o)
             }
             all.append(hs)
-            stream.advance(outputs: outputs)
             progress?(b + 1, model.blocks.count)
         }
         sites = all

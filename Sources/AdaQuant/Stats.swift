@@ -85,14 +85,11 @@ public struct ActivationStats: Sendable {
             if shouldStop?() == true { throw CancellationError() }
             var acc = [ChannelStatsAccumulator(channels: c.hiddenSize), ChannelStatsAccumulator(channels: c.numHeads * c.headDim),
                        ChannelStatsAccumulator(channels: c.hiddenSize), ChannelStatsAccumulator(channels: c.intermediateSize)]
-            var outputs: [Tensor] = []
-            stream.trace { _, tr, o in
+            stream.traceAndAdvance { _, tr in
                 acc[0].add(tr.attnIn); acc[1].add(tr.attnContext); acc[2].add(tr.mlpIn); acc[3].add(tr.mlpAct)
-                outputs.append(o)
             }
             let st = acc.map(\.stats)
             for k in LinearKind.allCases { out[LinearID(block: b, kind: k)] = st[InputSite(k).rawValue] }
-            stream.advance(outputs: outputs)
             progress?(b + 1, model.blocks.count)
         }
         byModule = out
