@@ -269,6 +269,9 @@ public final class GGUFFile: @unchecked Sendable {
 
     public func info(_ name: String) -> GGUFTensorInfo? { index[name].map { tensors[$0] } }
 
+    /// Drops the mapping's resident pages (see `MappedFile.dropResidentPages`).
+    public func dropResidentPages() { file.dropResidentPages() }
+
     /// The raw bytes of a tensor (a view into the mapping).
     public func rawBytes(_ info: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         let start = dataOffset + info.offset

@@ -252,7 +252,9 @@ extension LlamaModel {
                 down: try tensor(p + "ffn_down.weight", [d, ff])))
         }
         let out = f.info("output.weight") != nil ? try tensor("output.weight", [cfg.vocabSize, d]) : nil
-        return LlamaModel(config: cfg, tokenEmbedding: emb, outputNorm: try tensor("output_norm.weight", [d]).data,
+        let norm = try tensor("output_norm.weight", [d]).data
+        f.dropResidentPages()
+        return LlamaModel(config: cfg, tokenEmbedding: emb, outputNorm: norm,
                           output: out, blocks: blocks, tokenizer: tokenizer, sourcePath: path, gguf: f)
     }
 

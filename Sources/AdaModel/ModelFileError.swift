@@ -58,6 +58,12 @@ public final class MappedFile: @unchecked Sendable {
     deinit {
         if let base { munmap(base, size) }
     }
+
+    /// Lets the kernel drop the pages read so far (they are re-read from the file if touched
+    /// again): after a model's tensors are dequantized the mapping no longer counts in RSS.
+    public func dropResidentPages() {
+        if let base { _ = madvise(base, size, Int32(MADV_DONTNEED)) }
+    }
 }
 
 /// A bounds-checked little-endian cursor over a byte buffer. Every read names its field so
