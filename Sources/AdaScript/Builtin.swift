@@ -272,7 +272,7 @@ public final class Context {
     }
 
     /// Writes a line to standard output.
-    public func print(_ line: String) { interpreter.output(line + "\n") }
+    public func print(_ line: String) { interpreter.emit(line + "\n") }
     /// Writes a line to standard error (notes and warnings, never results).
     public func note(_ line: String) { interpreter.errorOutput(line + "\n") }
     /// Reports progress (the shell shows it on a terminal; scripts stay quiet).
@@ -349,6 +349,9 @@ public final class Registry {
         registerTensorBuiltins(r)
         registerModelBuiltins(r)
         registerQuantBuiltins(r)
+        registerPlotBuiltins(r)
+        registerExplainBuiltins(r)
+        registerEvalBuiltins(r)
         return r
     }
 }

@@ -66,16 +66,35 @@ func registerCoreBuiltins(_ r: Registry) {
         }))
 
     r.register(Builtin(
-        name: "save", category: "session", summary: "Save the session as a script that replays it.",
-        help: "Writes every statement that succeeded so far, after a header naming the ada version, the date (SOURCE_DATE_EPOCH when set) and the sha256 of each model file loaded. The write is atomic (a temporary file, then a rename) and refuses to replace an existing file unless overwrite=true. Replay the file with `ada run FILE`.",
-        examples: ["save \"ablation.ada\"", "save \"ablation.ada\" overwrite=true"],
-        params: [Param("file", .string, doc: "where to write the script"),
+        name: "save", category: "session", summary: "Save the session as a script that replays it, or as a notebook (save notebook \"FILE\").",
+        help: "Writes every statement that succeeded so far, after a header naming the ada version, the date (SOURCE_DATE_EPOCH when set) and the sha256 of each model file loaded. The write is atomic (a temporary file, then a rename) and refuses to replace an existing file unless overwrite=true. Replay the file with `ada run FILE`. `save notebook \"FILE.md\"` (or .ipynb) writes the session as a notebook instead: each statement a cell with its output; tables as Markdown tables, plots as SVG (files in FILE_files/ beside a Markdown notebook, inline in a Jupyter one).",
+        examples: ["save \"ablation.ada\"", "save \"ablation.ada\" overwrite=true", "save notebook \"session.md\"", "save notebook \"session.ipynb\" overwrite=true"],
+        params: [Param("file", .oneOf([.string, .choice(["notebook"])]), doc: "where to write the script; or the word notebook, then the notebook's file"),
+                 Param("notebook", .string, default: .none, doc: "after the word notebook: the notebook file (.md or .ipynb)"),
                  Param("overwrite", .bool, default: .bool(false), doc: "replace the file if it exists", keywordOnly: true)],
         recorded: false,
         run: { a, ctx in
             let path = try a.string("file")
             guard !path.isEmpty else { throw a.error("file", "the file name is empty") }
             let it = ctx.interpreter
+            if path == "notebook" {
+                guard case .string(let nb) = a["notebook"], !nb.isEmpty else {
+                    throw a.error("file", "save notebook needs the notebook's file name", notes: ["save notebook \"session.md\"  (or .ipynb)"])
+                }
+                guard NotebookWriter.format(of: nb) != nil else {
+                    throw a.error("notebook", "a notebook file ends in .md (Markdown) or .ipynb (Jupyter)")
+                }
+                let title = ctx.file.name.hasPrefix("<") ? "ada session" : (ctx.file.name as NSString).lastPathComponent
+                do {
+                    try NotebookWriter.write(it.notebook.cells, to: nb, title: title, command: nil, overwrite: try a.bool("overwrite"))
+                } catch let e as BuiltinError {
+                    throw a.error("notebook", e.message, notes: e.notes)
+                }
+                let n = it.notebook.cells.count
+                ctx.print("saved \(n) cell\(n == 1 ? "" : "s") to \(nb)")
+                return .none
+            }
+            if a.isGiven("notebook") { throw a.error("notebook", "a second file name goes with the word notebook: save notebook \"FILE.md\"") }
             let text = SessionWriter.render(history: it.state.history, models: it.state.modelFiles, pinned: it.pinned)
             try SessionWriter.write(text, to: path, overwrite: try a.bool("overwrite"))
             let n = it.state.history.count
@@ -270,7 +289,10 @@ func helpOverview(_ r: Registry) -> String {
     for cat in r.categories {
         out.append("\(cat):")
         for n in r.order where r[n]!.category == cat {
-            out.append("  " + n.padding(toLength: width, withPad: " ", startingAt: 0) + r[n]!.summary)
+            // Summaries wrap at 80 columns, under the summary column.
+            let lines = wrapWords(r[n]!.summary, width: 80 - 2 - width)
+            out.append("  " + n.padding(toLength: width, withPad: " ", startingAt: 0) + (lines.first ?? ""))
+            for l in lines.dropFirst() { out.append(String(repeating: " ", count: 2 + width) + l) }
         }
         out.append("")
     }
@@ -310,14 +332,26 @@ func builtinHelp(_ b: Builtin) -> String {
             if let d = p.defaultValue { line += ", default \(d.summary)" } else if b.rest?.name == p.name { line += ", any number" } else { line += ", required" }
             if p.keywordOnly { line += ", by name only" }
             line += ": " + p.doc
-            out.append(line)
+            // Long argument lines wrap at 80 columns, indented under the type.
+            let chars = Array(line)
+            if chars.count <= 80 {
+                out.append(line)
+            } else {
+                var cut = 80
+                while cut > 2 + w && chars[cut] != " " { cut -= 1 }
+                if cut <= 2 + w { cut = 80 }
+                out.append(String(chars[..<cut]))
+                let indent = String(repeating: " ", count: 2 + w)
+                let rest = String(chars[cut...]).trimmingCharacters(in: .whitespaces)
+                for l in wrapWords(rest, width: 80 - indent.count) { out.append(indent + l) }
+            }
         }
     }
     out.append("")
     out.append("returns: \(b.returns)")
     if !b.help.isEmpty {
         out.append("")
-        out.append(b.help)
+        out += wrapWords(b.help, width: 80)
     }
     if !b.examples.isEmpty {
         out.append("")

@@ -73,6 +73,10 @@ public final class Interpreter {
     public var cancellation: CancelFlag = Cancellation.shared
     /// Per-session caches for builtins (tokenized texts…). Not rolled back; never user-visible.
     public var caches: [String: Any] = [:]
+    /// The session as notebook cells (what `save notebook` and `ada run --notebook` write).
+    public var notebook = NotebookRecorder()
+    /// When the builtin running now was called (monotonic seconds), for progress rates.
+    public private(set) var commandStart: Double = 0
 
     var frames: [[String: Value]] = []
     var files: [SourceFile] = []
@@ -117,13 +121,19 @@ public final class Interpreter {
         frames = []
         files = [program.file]
         defer { files = [] }
+        notebook.begin()
         do {
             if cancellation.isRequested { throw interrupted(s.range) }
             if case .expr(let e) = s.kind {
                 let v = try eval(e)
-                if show, !isNone(v) { output(v.display(style) + "\n") }
+                if show, !isNone(v) { self.show(v) }
             } else {
                 _ = try exec(s, top: true)
+            }
+            if record && isRecorded(s) {
+                notebook.commit(source: statementSource(s, in: program), markdown: leadingComments(s, in: program))
+            } else {
+                notebook.drop()
             }
             if record && isRecorded(s) {
                 var text = program.text(of: s)
@@ -135,14 +145,32 @@ public final class Interpreter {
             return nil
         } catch let e as AdaError {
             state = saved
+            notebook.fail(source: statementSource(s, in: program), markdown: leadingComments(s, in: program), error: e.render(color: false))
             return e
         } catch is CancellationError {
             state = saved
-            return interrupted(s.range)
+            let e = interrupted(s.range)
+            notebook.fail(source: statementSource(s, in: program), markdown: leadingComments(s, in: program), error: e.render(color: false))
+            return e
         } catch {
             state = saved
-            return AdaError(.runtime, "\(error)", file: program.file, range: s.range)
+            let e = AdaError(.runtime, "\(error)", file: program.file, range: s.range)
+            notebook.fail(source: statementSource(s, in: program), markdown: leadingComments(s, in: program), error: e.render(color: false))
+            return e
         }
+    }
+
+    /// Writes text to standard output and records it in the notebook cell of the statement.
+    public func emit(_ text: String) {
+        output(text)
+        notebook.text(text)
+    }
+
+    /// Shows a value as an expression statement does: its terminal view on standard output,
+    /// its parts (text, tables, plots) in the notebook.
+    public func show(_ v: Value) {
+        output(v.outputs(style).map { $0.render(style) }.joined(separator: "\n") + "\n")
+        notebook.value(v)
     }
 
     /// Evaluates a source and returns the value of its last statement when that is an
@@ -639,6 +667,7 @@ public final class Interpreter {
         }
         let arguments = Arguments(builtin: b, values: values, given: Set(ranges.keys), rest: rest)
         let ctx = Context(interpreter: self, file: file, range: nameRange)
+        commandStart = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
         do {
             let v = try b.run(arguments, ctx)
             // ^C while a command without safe points ran: stop here, not at the next statement.

@@ -16,16 +16,11 @@ public protocol ModelValue: EngineValue {
 extension ModelValue {
     public var summary: String { "<\(typeName) \(name)>" }
 
-    public func display(_ style: DisplayStyle) -> String {
-        let c = model.config
-        let linear = model.blocks.count * LinearKind.allCases.count
-        let weights = model.blocks.reduce(0) { acc, b in acc + LinearKind.allCases.reduce(0) { $0 + b[$1].count } }
-        return """
-        \(typeName) \(name) (\((model.sourcePath as NSString).lastPathComponent))
-          \(c.numLayers) blocks, hidden \(c.hiddenSize), ffn \(c.intermediateSize), heads \(c.numHeads) (kv \(c.numKVHeads), dim \(c.headDim)), vocab \(c.vocabSize)
-          \(linear) linear layers, \(String(format: "%.1f", Double(weights) / 1e6))M linear weights; layer names: blk.0.attn_q … blk.\(c.numLayers - 1).ffn_down
-        """
-    }
+    /// A layer summary: the configuration, then one row per kind of linear layer (shape and
+    /// parameters of each block's layer), then the totals.
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] { modelSummary(model, title: "\(typeName) \(name)") }
+
+    public func display(_ style: DisplayStyle) -> String { outputs(style).map { $0.render(style) }.joined(separator: "\n") }
 
     public var fieldNames: [String] { ["name", "path", "blocks", "hidden", "ffn", "heads", "kv_heads", "vocab", "layers"] }
 
@@ -73,6 +68,30 @@ public func modelTensor(_ model: LlamaModel, _ s: String) throws -> Tensor {
     let names = model.linearIDs.map(\.description) + ["token_embd", "output"]
     throw BuiltinError("no layer '\(s)'\(didYouMean(s, names))",
                        notes: ["layer names look like blk.3.ffn_down (kinds: " + LinearKind.allCases.map(\.ggufName).joined(separator: ", ") + "); 'layers m' lists them"])
+}
+
+/// The parts of a model's summary (shared by models and quantized models).
+func modelSummary(_ model: LlamaModel, title: String) -> [RichOutput] {
+    let c = model.config
+    let file = (model.sourcePath as NSString).lastPathComponent
+    let head = """
+    \(title)\(file.isEmpty ? "" : " (\(file))")
+      \(c.numLayers) blocks, hidden \(c.hiddenSize), ffn \(c.intermediateSize), heads \(c.numHeads) (kv \(c.numKVHeads), dim \(c.headDim)), vocab \(c.vocabSize)
+    """
+    var t = Table(columns: ["kind", "layer", "out", "in", "params"], title: "linear layers of each block (× \(model.blocks.count)), weights [out, in]:")
+    var total = 0
+    for k in LinearKind.allCases {
+        let shapes = Set(model.blocks.map { $0[k].shape })
+        let w = model.blocks.first.map { $0[k] }
+        let same = shapes.count == 1
+        t.rows.append([.string(k.rawValue), .string(k.ggufName),
+                       same ? .int(w?.shape[0] ?? 0) : .string("varies"), same ? .int(w?.shape[1] ?? 0) : .string("varies"),
+                       same ? .int(w?.count ?? 0) : .none])
+        total += model.blocks.reduce(0) { $0 + $1[k].count }
+    }
+    let n = model.blocks.count * LinearKind.allCases.count
+    let tail = "\(n) linear layers (\(String(format: "%.1f", Double(total) / 1e6))M weights): m[\"blk.3.ffn_down\"] is one, `layers m` lists all"
+    return [.text(head), .table(t), .text(tail)]
 }
 
 /// A model loaded from a file.

@@ -19,17 +19,19 @@ public final class QuantizedModelValue: ModelValue {
     public var typeName: String { "quantized model" }
     public var kinds: [String] { ["quantized model", "model"] }
 
-    public func display(_ style: DisplayStyle) -> String {
-        var out = ["quantized model \(name)"]
-        let counts = quantized.icCounts
-        out.append("  per-IC modules: " + LinearKind.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
-                   + " (of \(model.blocks.count) each)")
+    /// The choices as a compact map (one line per kind of module, one letter per block:
+    /// `O` per-OC, `I` per-IC), a note on ragged groups, then a table of errors by kind.
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] {
+        var head = ["quantized model \(name)"]
+        head.append("  grouping per module (O: per-OC, I: per-IC), one letter per block:")
+        head += choiceMap(quantized, width: style.width)
         if quantized.reports.contains(where: \.ragged) {
-            out.append("  ragged last groups in \(quantized.reports.filter(\.ragged).count) modules (group size does not divide the grouped dimension)")
+            head.append("  ragged last groups in \(quantized.reports.filter(\.ragged).count) modules (the group size does not divide the grouped dimension)")
         }
-        out.append(choiceMap(quantized))
-        return out.joined(separator: "\n")
+        return [.text(wrapLines(head.joined(separator: "\n"), width: style.width)), .table(kindErrorTable(quantized))]
     }
+
+    public func display(_ style: DisplayStyle) -> String { outputs(style).map { $0.render(style) }.joined(separator: "\n") }
 
     public var fieldNames: [String] {
         ["name", "method", "bits", "group", "dim", "choices", "errors", "ic_counts", "seconds"]
@@ -67,16 +69,50 @@ public final class QuantizedModelValue: ModelValue {
     }
 }
 
-/// The compact map of choices: one line per block, `O`/`I` per module.
-func choiceMap(_ q: QuantizedModel) -> String {
+/// The compact map of choices: one line per kind of module, one letter per block (`O`
+/// per-OC, `I` per-IC), with a ruler of block numbers; wrapped to `width` columns.
+func choiceMap(_ q: QuantizedModel, width: Int = 80) -> [String] {
     var byBlock: [Int: [LinearKind: QuantDim]] = [:]
     for r in q.reports { byBlock[r.id.block, default: [:]][r.id.kind] = r.dim }
-    var lines = ["  block  " + LinearKind.allCases.map { $0.rawValue.padding(toLength: 5, withPad: " ", startingAt: 0) }.joined()]
-    for b in byBlock.keys.sorted() {
-        let row = LinearKind.allCases.map { (byBlock[b]![$0] == .ic ? "I" : "O").padding(toLength: 5, withPad: " ", startingAt: 0) }.joined()
-        lines.append(String(format: "  %5d  ", b) + row)
+    let blocks = byBlock.keys.sorted()
+    guard !blocks.isEmpty else { return ["  (no modules)"] }
+    let labelW = 8
+    let per = max(10, min(blocks.count, (width - labelW - 12) / 10 * 10))
+    var lines: [String] = []
+    for start in stride(from: 0, to: blocks.count, by: per) {
+        let chunk = Array(blocks[start..<min(start + per, blocks.count)])
+        var ruler = [Character](repeating: " ", count: chunk.count + 6)
+        for (i, b) in chunk.enumerated() where b % 10 == 0 || i == 0 {
+            let label = Array(String(b))
+            if i + label.count <= ruler.count && (i == 0 || ruler[i - 1] == " ") && ruler[i..<(i + label.count)].allSatisfy({ $0 == " " }) {
+                for (k, ch) in label.enumerated() { ruler[i + k] = ch }
+            }
+        }
+        lines.append("  " + padRight("block", labelW - 2) + String(ruler).replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
+        for k in LinearKind.allCases {
+            let letters = chunk.map { byBlock[$0]?[k] == .ic ? "I" : (byBlock[$0]?[k] == nil ? "." : "O") }.joined()
+            let ic = chunk.filter { byBlock[$0]?[k] == .ic }.count
+            lines.append("  " + padRight(k.rawValue, labelW - 2) + letters + "   \(ic) I")
+        }
     }
-    return lines.joined(separator: "\n")
+    return lines
+}
+
+/// Errors by kind of module, averaged over blocks: how many chose per-IC, the weight MSE,
+/// and AdaDim's candidate errors when it chose.
+func kindErrorTable(_ q: QuantizedModel) -> Table {
+    let hasCandidates = q.reports.contains { $0.errorOC != nil || $0.errorIC != nil }
+    var t = Table(columns: ["kind", "per_ic", "weight_mse"] + (hasCandidates ? ["err_oc", "err_ic"] : []),
+                  title: "errors by kind of module (means over blocks\(hasCandidates ? "; err_oc/err_ic: AdaDim's criterion" : ""))")
+    func mean(_ xs: [Double]) -> Value { xs.isEmpty ? .none : .number(xs.reduce(0, +) / Double(xs.count)) }
+    for k in LinearKind.allCases {
+        let rs = q.reports.filter { $0.id.kind == k }
+        guard !rs.isEmpty else { continue }
+        var row: [Value] = [.string(k.rawValue), .string("\(rs.filter { $0.dim == .ic }.count)/\(rs.count)"), mean(rs.map(\.weightMSE))]
+        if hasCandidates { row += [mean(rs.compactMap(\.errorOC)), mean(rs.compactMap(\.errorIC))] }
+        t.rows.append(row)
+    }
+    return t
 }
 
 func choiceTable(_ q: QuantizedModel) -> Table {
@@ -106,9 +142,28 @@ public final class ActivationsValue: EngineValue {
     }
     public var typeName: String { "activations" }
     public var summary: String { "<activations of \(modelName) on \(datasetName): \(stats.tokens) tokens>" }
-    public func display(_ style: DisplayStyle) -> String {
-        summary + "\n  index by layer for its per-channel table: acts[\"blk.3.ffn_down\"]; `outliers acts` ranks outlier channels"
+    /// The summary, the layers with the largest outlier channel, and how to see more.
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] {
+        var t = Table(columns: ["layer", "channel", "max_abs", "ratio"], title: "layers with the largest input channel against their median:")
+        var best: [(LinearID, Int, Float, Float)] = []
+        for (id, st) in stats.byModule {
+            let r = st.outlierRatio
+            guard let j = r.indices.max(by: { r[$0] < r[$1] }) else { continue }
+            best.append((id, j, st.maxAbs[j], r[j]))
+        }
+        // Layers sharing an input (q/k/v, gate/up) share statistics: keep the first name.
+        var shown: [(LinearID, Int, Float, Float)] = []
+        for b in best.sorted(by: { $0.3 != $1.3 ? $0.3 > $1.3 : $0.0 < $1.0 }) {
+            if shown.contains(where: { $0.0.block == b.0.block && $0.1 == b.1 && $0.2 == b.2 }) { continue }
+            shown.append(b)
+            if shown.count == 5 { break }
+        }
+        for b in shown { t.rows.append([.string(b.0.description), .int(b.1), .number(Double(b.2)), .number(Double(b.3))]) }
+        let head = "activations of \(modelName) on \(datasetName): \(stats.tokens) tokens in \(stats.windows) windows, \(stats.byModule.count) layers"
+        let tail = wrapWords("acts[\"blk.3.ffn_down\"] is a layer's per-channel table; `outliers acts` ranks the outlier channels of every layer", width: style.width, indent: "").joined(separator: "\n")
+        return [.text(head), .table(t), .text(tail)]
     }
+    public func display(_ style: DisplayStyle) -> String { outputs(style).map { $0.render(style) }.joined(separator: "\n") }
     public var fieldNames: [String] { ["tokens", "windows", "layers"] }
     public func field(_ f: String) -> Value? {
         switch f {
@@ -213,7 +268,7 @@ func registerQuantBuiltins(_ r: Registry) {
             }
             if o.method == .rtn, case .ada = o.dim { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
             let q = try engine(a, "group") {
-                try quantizeModel(m, options: o, calibration: windows, progress: { label, d, t in ctx.progress(label, d, t) },
+                try quantizeModel(m, options: o, calibration: windows, progress: { label, d, t in ctx.progress("quantize: " + label, d, t) },
                                   shouldStop: ctx.shouldStop)
             }
             return .object(QuantizedModelValue(q, base: m, baseName: mname))
@@ -231,6 +286,11 @@ func registerQuantBuiltins(_ r: Registry) {
         returns: "a record {codes, scales, zeros, dequantized, error, mse, ragged}",
         run: { a, _ in
             let w = try a.tensorArg("tensor")
+            // The engine's codes are integers: nan, inf and values beyond Float's range after
+            // scaling would trap there.
+            guard w.data.allSatisfy({ $0.isFinite && abs($0) < 1e30 }) else {
+                throw a.error("tensor", "rtn needs finite values (below 1e30 in size): this tensor has nan, inf or huge entries")
+            }
             let spec = QuantSpec(bits: try a.int("bits"), group: try a.int("group", min: 0), dim: QuantDim(rawValue: try a.string("dim"))!,
                                  grid: GridKind(rawValue: try a.string("grid"))!)
             let q = try engine(a, "group") { try quantizeRTN(w, spec) }
@@ -299,7 +359,11 @@ func registerQuantBuiltins(_ r: Registry) {
             }
             let d = try a.datasetArg("data")
             let stream = BlockStream(model: m, windows: d.windows)
-            while stream.block < id.block { try ctx.checkCancelled(); stream.advance() }
+            while stream.block < id.block {
+                try ctx.checkCancelled()
+                ctx.progress("saliency: inputs", stream.block, id.block + 1)
+                stream.advance()
+            }
             var h = Hessian(size: m[id].shape[1])
             stream.trace { _, tr, _ in h.add(tr.input(of: id.kind)) }
             return tensorValue(try engine(a, "layer") { try gptqSaliency(m[id], hessian: h) })

@@ -69,48 +69,66 @@ public final class TensorValue: EngineValue {
         return .object(TensorValue(Tensor(shape: outShape, data: out)))
     }
 
+    /// numpy-like: shape, dtype, min/max/mean/std, then the values of a rank 1 or 2 tensor
+    /// with the middle of long dimensions elided to fit `style.width`.
     public func display(_ style: DisplayStyle) -> String {
-        var head = "tensor \(tensor.shape)"
+        var head = "tensor \(tensor.shape) float32"
         if tensor.count > 0 {
-            head += "  min \(formatNumber(Double(tensor.min())))  max \(formatNumber(Double(tensor.max())))"
-            head += "  mean \(formatNumber(tensor.mean()))"
+            var lo = Float.infinity, hi = -Float.infinity
+            var sum = 0.0, sq = 0.0
+            for x in tensor.data {
+                lo = Swift.min(lo, x); hi = Swift.max(hi, x)
+                sum += Double(x); sq += Double(x) * Double(x)
+            }
+            let n = Double(tensor.count)
+            let mean = sum / n
+            let std = Swift.max(0, sq / n - mean * mean).squareRoot()
+            let stats = "min \(short(Double(lo)))  max \(short(Double(hi)))  mean \(short(mean))  std \(short(std))"
+            head += textWidth(head) + 2 + textWidth(stats) <= style.width ? "  " + stats : "\n  " + stats
         }
-        let body = TensorValue.renderValues(tensor, full: style.maxRows == nil)
+        let body = TensorValue.renderValues(tensor, style)
         return body.isEmpty ? head : head + "\n" + body
     }
 
-    /// numpy-like text of the values of a rank 1 or 2 tensor, eliding the middle of long
-    /// dimensions (unless `full` and the tensor is small enough to be worth printing).
-    static func renderValues(_ t: Tensor, full: Bool) -> String {
+    /// numpy-like text of the values of a rank 1 or 2 tensor, in one number format, eliding
+    /// the middle of long dimensions (beyond 64 values, or all of them with print up to
+    /// 10,000) and columns that would not fit in `style.width`.
+    static func renderValues(_ t: Tensor, _ style: DisplayStyle) -> String {
         guard t.rank == 1 || t.rank == 2, t.count > 0 else { return "" }
-        let limit = full ? 10_000 : 64
+        let limit = style.maxRows == nil ? 10_000 : 64
         let edge = 3
         let rows = t.rank == 1 ? 1 : t.shape[0]
         let cols = t.shape[t.rank - 1]
         let elide = t.count > limit
         let rowIdx: [Int?] = elide && rows > 2 * edge ? Array(0..<edge) + [nil] + Array((rows - edge)..<rows) : Array(0..<rows)
-        let colIdx: [Int?] = elide && cols > 2 * edge ? Array(0..<edge) + [nil] + Array((cols - edge)..<cols) : Array(0..<cols)
-        func fmt(_ x: Float) -> String {
-            if x == x.rounded() && abs(x) < 1e7 { return String(Int(x)) }
-            var s = String(format: "%.4g", Double(x))
-            if s.contains("e") { s = s.replacingOccurrences(of: "e-0", with: "e-").replacingOccurrences(of: "e+0", with: "e+") }
-            return s
+        func colIndices(_ e: Int) -> [Int?] { cols > 2 * e ? Array(0..<e) + [nil] + Array((cols - e)..<cols) : Array(0..<cols) }
+        var colIdx: [Int?] = elide ? colIndices(edge) : Array(0..<cols)
+        let ell = style.ellipsis
+        func cellsFor(_ ci: [Int?]) -> (NumberFormat, Int) {
+            var vals: [Double] = []
+            for r in rowIdx.compactMap({ $0 }) { for c in ci.compactMap({ $0 }) { vals.append(Double(t.data[r * cols + c])) } }
+            let f = NumberFormat.choose(vals)
+            return (f, vals.map { textWidth(f.format($0)) }.max() ?? 1)
         }
-        var cells: [[String]] = []
-        for r in rowIdx {
-            guard let r = r else { cells.append([]); continue }
-            cells.append(colIdx.map { c in c.map { fmt(t.data[r * cols + $0]) } ?? "…" })
+        var (fmt, w) = cellsFor(colIdx)
+        // Fit the width: "[[" + cells joined by ", " + "]],".
+        func lineWidth(_ n: Int) -> Int { 4 + n * w + 2 * max(0, n - 1) }
+        if lineWidth(colIdx.count) > style.width {
+            var e = edge
+            while e > 1 && lineWidth(2 * e + 1) > style.width { e -= 1 }
+            colIdx = colIndices(e)
+            (fmt, w) = cellsFor(colIdx)
         }
-        let w = cells.flatMap { $0 }.map(\.count).max() ?? 1
-        func line(_ cs: [String]) -> String {
-            cs.map { String(repeating: " ", count: w - $0.count) + $0 }.joined(separator: ", ")
+        let cw = Swift.max(w, textWidth(ell))
+        func line(_ r: Int) -> String {
+            colIdx.map { c in padLeft(c.map { fmt.format(Double(t.data[r * cols + $0])) } ?? ell, cw) }.joined(separator: ", ")
         }
-        if t.rank == 1 { return "[" + line(cells[0]) + "]" }
+        if t.rank == 1 { return "[" + line(0) + "]" }
         var out: [String] = []
-        for (k, cs) in cells.enumerated() {
+        for (k, r) in rowIdx.enumerated() {
             let open = k == 0 ? "[[" : " ["
-            let close = k == cells.count - 1 ? "]]" : "],"
-            out.append(cs.isEmpty ? " …" : open + line(cs) + close)
+            let close = k == rowIdx.count - 1 ? "]]" : "],"
+            out.append(r.map { open + line($0) + close } ?? " " + ell)
         }
         return out.joined(separator: "\n")
     }

@@ -28,6 +28,9 @@ public protocol EngineValue: AnyObject {
     func elements() -> [Value]?
     /// `==` between two engine values that are not the same object (default: false).
     func isEqual(to other: any EngineValue) -> Bool
+    /// The notebook view as parts: text, tables (Markdown tables in notebooks) and plots
+    /// (SVG in notebooks). Default: the `display` text.
+    func outputs(_ style: DisplayStyle) -> [RichOutput]
 }
 
 extension EngineValue {
@@ -39,6 +42,7 @@ extension EngineValue {
     public var length: Int? { nil }
     public func elements() -> [Value]? { nil }
     public func isEqual(to other: any EngineValue) -> Bool { false }
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] { [.text(display(style))] }
     /// Whether this value satisfies the named type (its own or one of `kinds`).
     public func isKind(_ name: String) -> Bool { typeName == name || kinds.contains(name) }
 }
@@ -49,17 +53,54 @@ public enum IndexKey {
     case slice(Int?, Int?)
 }
 
-/// How values are shown: colour (only on a terminal with NO_COLOR unset) and row limits.
+/// How values are shown: colour (only on a terminal with NO_COLOR unset), row limits, the
+/// width to fit (80 columns unless the terminal says otherwise) and whether the terminal can
+/// show Unicode (block and braille characters in plots) or only ASCII.
 public struct DisplayStyle: Sendable {
     public var color: Bool
     /// Rows of a table or tensor shown before eliding the rest (nil: all).
     public var maxRows: Int?
-    public init(color: Bool = false, maxRows: Int? = 20) {
+    /// Columns of text to fit (tables wrap their columns, tensors elide, plots size to it).
+    public var width: Int
+    /// Unicode block/braille characters in plots (false: ASCII only).
+    public var unicode: Bool
+    public init(color: Bool = false, maxRows: Int? = 20, width: Int = 80, unicode: Bool = true) {
         self.color = color
         self.maxRows = maxRows
+        self.width = width
+        self.unicode = unicode
     }
     public static let plain = DisplayStyle(color: false, maxRows: 20)
     public static let full = DisplayStyle(color: false, maxRows: nil)
+
+    /// The same style without the row limit (what `print` uses).
+    public var unlimited: DisplayStyle {
+        var s = self
+        s.maxRows = nil
+        return s
+    }
+
+    /// "…" or "..." as the terminal allows.
+    public var ellipsis: String { unicode ? "…" : "..." }
+}
+
+/// One part of a value's notebook view.
+public enum RichOutput {
+    /// Preformatted text.
+    case text(String)
+    /// A table: aligned text in the terminal, a Markdown table in notebooks.
+    case table(Table)
+    /// A plot: drawn with characters in the terminal, an SVG image in notebooks.
+    case plot(PlotValue)
+
+    /// The terminal rendering.
+    public func render(_ style: DisplayStyle) -> String {
+        switch self {
+        case .text(let s): return s
+        case .table(let t): return t.render(style)
+        case .plot(let p): return p.render(style)
+        }
+    }
 }
 
 /// A record: named fields in a fixed order (`{ppl: 22.4, bits: 3}`, results of builtins).
@@ -258,14 +299,78 @@ extension Value {
         }
     }
 
-    /// The notebook view of a value that an expression statement shows.
+    /// The notebook view of a value that an expression statement shows. Lists and records
+    /// that do not fit on one line of `style.width` columns are wrapped, one field (or a
+    /// run of items) per line.
     public func display(_ style: DisplayStyle) -> String {
         switch self {
         case .object(let o): return o.display(style)
-        case .list(let l) where style.maxRows != nil && l.count > 100:
-            return "[" + l.prefix(100).map(\.summary).joined(separator: ", ") + ", … (\(l.count) items)]"
+        case .list(let l): return Value.displayList(l, style)
+        case .record(let r): return Value.displayRecord(r, style)
         default: return summary
         }
+    }
+
+    /// The parts of the notebook view (tables and plots kept as such for notebooks).
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] {
+        if case .object(let o) = self { return o.outputs(style) }
+        return [.text(display(style))]
+    }
+
+    /// A summary of at most `width` columns.
+    func shortSummary(_ width: Int, _ style: DisplayStyle) -> String {
+        var out = ""
+        appendSummary(to: &out, limit: width * 4)
+        if case .list(let l) = self, textWidth(out) > width {
+            let tail = "\(style.ellipsis) (\(l.count) items)]"
+            var s = "["
+            for x in l {
+                let piece = x.shortSummary(width, style)
+                if textWidth(s) + textWidth(piece) + 2 + textWidth(tail) > width { break }
+                s += piece + ", "
+            }
+            return s + tail
+        }
+        return truncate(out, width, ellipsis: style.ellipsis)
+    }
+
+    static func displayList(_ l: [Value], _ style: DisplayStyle) -> String {
+        let one = Value.list(l).summary
+        if textWidth(one) <= style.width { return one }
+        let maxLines = style.maxRows.map { max(2, $0) } ?? Int.max
+        var lines: [String] = []
+        var line = "["
+        var shown = 0
+        for (i, x) in l.enumerated() {
+            let piece = x.shortSummary(style.width - 2, style) + (i == l.count - 1 ? "]" : ",")
+            if line != "[" && line != " " && textWidth(line) + 1 + textWidth(piece) > style.width {
+                lines.append(line)
+                line = " "
+                if lines.count >= maxLines { break }
+            }
+            line += (line == "[" || line == " " ? "" : " ") + piece
+            shown += 1
+        }
+        if shown < l.count {
+            lines.append(" \(style.ellipsis) \(l.count - shown) more items (\(l.count) in all)]")
+        } else {
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func displayRecord(_ r: Record, _ style: DisplayStyle) -> String {
+        let one = Value.record(r).summary
+        if textWidth(one) <= style.width { return one }
+        let kw = (r.keys.map { textWidth($0) }.max() ?? 0) + 1
+        var lines: [String] = []
+        for (i, (k, v)) in r.fields.enumerated() {
+            let open = i == 0 ? "{" : " "
+            let close = i == r.count - 1 ? "}" : ","
+            let room = max(10, style.width - kw - 3)
+            lines.append(open + padRight(k + ":", kw) + " " + v.shortSummary(room, style) + close)
+        }
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -292,40 +397,126 @@ public struct Table {
         Record(columns.enumerated().map { ($0.element, $0.offset < rows[i].count ? rows[i][$0.offset] : .none) })
     }
 
-    /// Aligned text: numbers right-aligned, other values left-aligned.
+    /// The text of each cell, column by column: numbers in one format per column (chosen
+    /// from all its values), `none` as "-", strings as they are, other values summarised.
+    /// Also whether each column is numeric (right-aligned).
+    func formattedColumns() -> (cells: [[String]], numeric: [Bool]) {
+        var cells: [[String]] = []
+        var numeric: [Bool] = []
+        for j in columns.indices {
+            let col = rows.map { j < $0.count ? $0[j] : Value.none }
+            let isNumeric = col.allSatisfy { if case .number = $0 { return true }; if case .none = $0 { return true }; return false }
+                && col.contains { if case .number = $0 { return true } else { return false } }
+            let fmt = isNumeric ? NumberFormat.choose(col.compactMap(\.number)) : .integer
+            cells.append(col.map { v in
+                switch v {
+                case .none: return "-"
+                case .string(let s): return s.replacingOccurrences(of: "\n", with: " ")
+                case .number(let x): return isNumeric ? fmt.format(x) : formatNumber(x)
+                default: return v.summary
+                }
+            })
+            numeric.append(isNumeric)
+        }
+        return (cells, numeric)
+    }
+
+    /// Row indices to show under a row limit: the first rows and the last three, with nil
+    /// where rows are left out.
+    func shownRows(_ maxRows: Int?) -> [Int?] {
+        let n = rows.count
+        guard let lim = maxRows.map({ max(1, $0) }), n > lim else { return Array(0..<n) }
+        let tail = lim >= 8 ? 3 : 0
+        let head = lim - tail
+        return Array(0..<head) + [nil] + Array((n - tail)..<n)
+    }
+
+    /// Aligned text: numbers right-aligned in one format per column, other values
+    /// left-aligned. Wider than `style.width`, long text cells are shortened and then the
+    /// columns are split into panels (the first column repeated in each).
     public func render(_ style: DisplayStyle) -> String {
-        let limit = style.maxRows.map { max(1, $0) } ?? rows.count
-        let shown = rows.count > limit ? Array(rows.prefix(limit)) : rows
-        func cell(_ v: Value) -> String {
-            if case .string(let s) = v { return s }
-            return v.summary
+        let (cells, numeric) = formattedColumns()
+        let shown = shownRows(style.maxRows)
+        let sep = 2
+        var width = columns.indices.map { j in
+            shown.compactMap { $0 }.reduce(textWidth(columns[j])) { max($0, textWidth(cells[j][$1])) }
         }
-        let cells = shown.map { r in columns.indices.map { $0 < r.count ? cell(r[$0]) : "" } }
-        var numeric = [Bool](repeating: true, count: columns.count)
-        for r in shown {
-            for j in columns.indices where j < r.count {
-                if case .number = r[j] {} else if case .none = r[j] {} else { numeric[j] = false }
+        func total(_ js: [Int]) -> Int { js.reduce(0) { $0 + width[$1] } + sep * max(0, js.count - 1) }
+        let all = Array(columns.indices)
+        // Shorten long text columns first.
+        if total(all) > style.width {
+            for j in all where !numeric[j] && width[j] > 24 { width[j] = max(24, textWidth(columns[j])) }
+        }
+        // Then split the columns into panels that fit.
+        var panels: [[Int]] = []
+        if total(all) <= style.width || columns.count <= 1 {
+            panels = [all]
+        } else {
+            let key = [0]
+            var current = key
+            for j in all.dropFirst() {
+                if current.count > 1 && total(current + [j]) > style.width {
+                    panels.append(current)
+                    current = key
+                }
+                current.append(j)
             }
+            panels.append(current)
         }
-        var width = columns.map { $0.count }
-        for r in cells { for (j, c) in r.enumerated() { width[j] = max(width[j], c.count) } }
-        func pad(_ s: String, _ j: Int) -> String {
-            let p = String(repeating: " ", count: max(0, width[j] - s.count))
-            return numeric[j] ? p + s : s + p
+        let bold = style.color ? "\u{1B}[1m" : "", reset = style.color ? "\u{1B}[0m" : ""
+        let ell = style.ellipsis
+        func cell(_ s: String, _ j: Int) -> String {
+            let t = truncate(s, width[j], ellipsis: ell)
+            return numeric[j] ? padLeft(t, width[j]) : padRight(t, width[j])
         }
-        func line(_ r: [String]) -> String {
-            var s = r.enumerated().map { pad($0.element, $0.offset) }.joined(separator: "  ")
+        func line(_ parts: [String]) -> String {
+            var s = parts.joined(separator: String(repeating: " ", count: sep))
             while s.hasSuffix(" ") { s.removeLast() }
             return s
         }
-        let bold = style.color ? "\u{1B}[1m" : "", reset = style.color ? "\u{1B}[0m" : ""
         var out: [String] = []
         if let t = title { out.append(t) }
-        out.append(bold + line(columns) + reset)
-        out.append(width.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-        out += cells.map(line)
-        if rows.count > shown.count {
-            out.append("… \(rows.count - shown.count) more rows (\(rows.count) in all; print shows every row)")
+        for (k, js) in panels.enumerated() {
+            if panels.count > 1 {
+                if k > 0 { out.append("") }
+                let names = js.count == 1 ? columns[js[0]] : js.dropFirst().map { columns[$0] }.joined(separator: ", ")
+                out.append(truncate("(panel \(k + 1) of \(panels.count): \(names))", style.width, ellipsis: ell))
+            }
+            out.append(bold + line(js.map { cell(columns[$0], $0) }) + reset)
+            out.append(line(js.map { String(repeating: "-", count: width[$0]) }))
+            for r in shown {
+                guard let r = r else {
+                    let hidden = rows.count - shown.compactMap { $0 }.count
+                    out.append("\(ell) \(hidden) more rows (\(rows.count) in all; print shows every row)")
+                    continue
+                }
+                out.append(line(js.map { cell(cells[$0][r], $0) }))
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    /// A Markdown table (GitHub flavour): numbers right-aligned, the title in bold above it.
+    public func markdown(maxRows: Int? = 20) -> String {
+        let (cells, numeric) = formattedColumns()
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
+        }
+        var out: [String] = []
+        if let t = title { out.append("**\(esc(t))**"); out.append("") }
+        out.append("| " + columns.map(esc).joined(separator: " | ") + " |")
+        out.append("|" + numeric.map { $0 ? "---:|" : "---|" }.joined())
+        let shown = shownRows(maxRows)
+        for r in shown {
+            guard let r = r else {
+                out.append("| … |" + String(repeating: " |", count: max(0, columns.count - 1)))
+                continue
+            }
+            out.append("| " + columns.indices.map { esc(cells[$0][r]) }.joined(separator: " | ") + " |")
+        }
+        if shown.contains(where: { $0 == nil }) {
+            out.append("")
+            out.append("*\(rows.count - shown.compactMap { $0 }.count) of \(rows.count) rows not shown.*")
         }
         return out.joined(separator: "\n")
     }
@@ -339,6 +530,7 @@ public final class TableValue: EngineValue {
     public var typeName: String { "table" }
     public var summary: String { "<table \(table.rows.count) rows × \(table.columns.count) columns: \(table.columns.joined(separator: ", "))>" }
     public func display(_ style: DisplayStyle) -> String { table.render(style) }
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] { [.table(table)] }
     public var fieldNames: [String] { ["columns", "rows"] + table.columns }
     public func field(_ name: String) -> Value? {
         if name == "columns" { return .list(table.columns.map { .string($0) }) }

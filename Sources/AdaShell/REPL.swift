@@ -89,6 +89,7 @@ public final class REPL {
             }
             buffer = ""
             Shell.resetInterrupts()
+            interpreter.style.width = Shell.terminalWidth()
             for s in program.statements {
                 if let e = interpreter.executeTopLevel(s, in: program) {
                     Shell.writeErr(e.render(color: Shell.colorStderr))

@@ -25,30 +25,50 @@ public enum Shell {
         FileHandle.standardError.write(Data(s.utf8))
     }
 
-    nonisolated(unsafe) static var progressShown = false
+    /// The progress bar on standard error (nil when it is not a terminal or with --quiet).
+    nonisolated(unsafe) static var progressBar: ProgressBar?
 
     /// Erases a progress line left on the terminal (before any other output).
-    static func clearProgress() {
-        if progressShown {
-            progressShown = false
-            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-        }
+    static func clearProgress() { progressBar?.clear() }
+
+    /// Whether the terminal can show Unicode (block and braille characters in plots): not
+    /// with ADA_ASCII=1, nor when the locale (LC_ALL, LC_CTYPE, LANG: the first one set) is
+    /// not UTF-8, nor on the Linux console (TERM=linux).
+    public static var unicodeOK: Bool {
+        let env = ProcessInfo.processInfo.environment
+        if let a = env["ADA_ASCII"], !a.isEmpty, a != "0" { return false }
+        if env["TERM"] == "linux" { return false }
+        let locale = [env["LC_ALL"], env["LC_CTYPE"], env["LANG"]].compactMap { $0 }.first { !$0.isEmpty } ?? ""
+        let l = locale.lowercased()
+        return l.contains("utf-8") || l.contains("utf8")
     }
 
-    /// An interpreter with the standard builtins, colour as the terminal allows and progress
-    /// shown on standard error when it is a terminal.
-    public static func makeInterpreter() -> Interpreter {
+    /// Columns of the terminal on standard output (COLUMNS, else the terminal's size), or
+    /// 80 when it is not a terminal; between 40 and 200.
+    public static func terminalWidth(_ fd: Int32 = STDOUT_FILENO) -> Int {
+        guard isatty(fd) != 0 else { return 80 }
+        if let c = ProcessInfo.processInfo.environment["COLUMNS"], let n = Int(c), n > 0 { return min(200, max(40, n)) }
+        var ws = winsize()
+        if ioctl(fd, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return min(200, max(40, Int(ws.ws_col))) }
+        return 80
+    }
+
+    /// An interpreter with the standard builtins, colour as the terminal allows, plots in
+    /// Unicode or ASCII as the locale allows (or ASCII with `ascii`), and progress bars on
+    /// standard error when it is a terminal and not `quiet`.
+    public static func makeInterpreter(quiet: Bool = false, ascii: Bool = false) -> Interpreter {
         let it = Interpreter(registry: .standard())
         it.output = { writeOut($0) }
         it.errorOutput = { writeErr($0) }
-        it.style = DisplayStyle(color: colorStdout, maxRows: 20)
-        if isatty(STDERR_FILENO) != 0 {
-            it.progress = { label, done, total in
-                clearProgress()
-                if done < total {
-                    FileHandle.standardError.write(Data("\(label) \(done)/\(total)".utf8))
-                    progressShown = true
-                }
+        it.style = DisplayStyle(color: colorStdout, maxRows: 20, width: terminalWidth(), unicode: unicodeOK && !ascii)
+        if isatty(STDERR_FILENO) != 0 && !quiet {
+            let delay = ProcessInfo.processInfo.environment["ADA_PROGRESS_DELAY"].flatMap(Double.init) ?? 0.5
+            let bar = ProgressBar(width: terminalWidth(STDERR_FILENO), unicode: unicodeOK && !ascii, delay: delay) { s in
+                FileHandle.standardError.write(Data(s.utf8))
+            }
+            progressBar = bar
+            it.progress = { [unowned it] label, done, total in
+                bar.update(label, done, total, commandStart: it.commandStart)
             }
         }
         return it
@@ -83,6 +103,40 @@ public enum Shell {
 
     static func report(_ e: AdaError) {
         writeErr(e.render(color: colorStderr))
+    }
+
+    /// Runs a script and writes it as a notebook (`ada run FILE --notebook OUT`): every
+    /// statement that ran is a cell; when the script stops on an error, the failing
+    /// statement ends the notebook with the error. Exit status as `runScript`, or 1 when
+    /// the notebook cannot be written.
+    public static func runScript(_ text: String, name: String, interpreter: Interpreter, notebook: String, command: String) -> Int32 {
+        let status = runScript(text, name: name, interpreter: interpreter)
+        if status == 2 { return status }  // a syntax error: nothing ran
+        do {
+            let cells = interpreter.notebook.allCells(includeFailure: status != 0)
+            try NotebookWriter.write(cells, to: notebook, title: (name as NSString).lastPathComponent, command: command, overwrite: true)
+        } catch let e as BuiltinError {
+            writeErr("ada run: cannot write the notebook: \(e.message)\n")
+            return status == 0 ? 1 : status
+        } catch {
+            writeErr("ada run: cannot write the notebook: \(error)\n")
+            return status == 0 ? 1 : status
+        }
+        return status
+    }
+
+    /// Checks a notebook file name before a script runs (its extension and folder); nil
+    /// when fine, else the problem.
+    public static func notebookProblem(_ path: String) -> String? {
+        guard NotebookWriter.format(of: path) != nil else {
+            return "--notebook: the file name ends in .md (Markdown) or .ipynb (Jupyter), not '\((path as NSString).lastPathComponent)'"
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        var isDir: ObjCBool = false
+        if !dir.isEmpty && !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
+            return "--notebook: no such folder '\(dir)'"
+        }
+        return nil
     }
 
     /// Runs a whole source as a script: parse (exit 2 on a syntax error), check names (exit 1

@@ -5,11 +5,11 @@ import AdaTensor
 import ArgumentParser
 import Foundation
 
-/// Benchmarks and reproducible experiments (not tests): `ada bench engine|quant|results`.
+/// Benchmarks and reproducible experiments (not tests): `ada bench engine|quant|results|quantize|tasks|accuracy`.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks and reproducible experiments.",
-        subcommands: [EngineBench.self, QuantBench.self, Results.self, QuantizeCommand.self])
+        subcommands: [EngineBench.self, QuantBench.self, Results.self, QuantizeCommand.self, TasksSpeed.self, AccuracyResults.self])
 }
 
 func peakRSSMiB() -> Double {

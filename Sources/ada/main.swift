@@ -24,14 +24,16 @@ struct Ada: ParsableCommand {
 
     func run() throws {
         let status: Int32
+        // (--quiet and --ascii belong to `ada run`; here ADA_ASCII=1 asks for ASCII plots.)
+        let it = Shell.makeInterpreter()
         if let e = expr {
             Shell.installInterruptHandler()
-            status = Shell.runScript(e, name: "<-e>")
+            status = Shell.runScript(e, name: "<-e>", interpreter: it)
         } else if !Shell.stdinIsTerminal {
             Shell.installInterruptHandler()
-            status = Shell.runScript(Shell.readStandardInput(), name: "<stdin>")
+            status = Shell.runScript(Shell.readStandardInput(), name: "<stdin>", interpreter: it)
         } else {
-            status = REPL(interpreter: Shell.makeInterpreter()).run()
+            status = REPL(interpreter: it).run()
         }
         if status != 0 { throw ExitCode(status) }
     }
@@ -61,13 +63,32 @@ struct Run: ParsableCommand {
         "Define NAME before the script runs. VALUE is an ada literal (3, 0.5, \"x\", true, [1, 2]) or else a string; the script's own top-level assignments to NAME are skipped, so its defaults can be overridden.",
         valueName: "NAME=VALUE"))
     var set: [String] = []
+    @Option(name: .customLong("notebook"), help: ArgumentHelp(
+        "Also write the run as a notebook: OUT.md (Markdown, plots as SVG files in OUT_files/) or OUT.ipynb (Jupyter). Each statement is a cell with its output.",
+        valueName: "OUT"))
+    var notebook: String?
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "No progress bars on standard error.")
+    var quiet = false
+    @Flag(name: .customLong("ascii"), help: "Draw plots with ASCII characters only (also ADA_ASCII=1).")
+    var ascii = false
 
     func run() throws {
+        if let nb = notebook, let problem = Shell.notebookProblem(nb) {
+            Shell.writeErr("ada run: \(problem)\n")
+            throw ExitCode(2)
+        }
         guard let text = file == "-" ? Shell.readStandardInput() : Shell.readScript(file) else { throw ExitCode(2) }
-        let it = Shell.makeInterpreter()
+        let it = Shell.makeInterpreter(quiet: quiet, ascii: ascii)
         try applySets(set, to: it, command: "run")
         Shell.installInterruptHandler()
-        let status = Shell.runScript(text, name: file == "-" ? "<stdin>" : file, interpreter: it)
+        let name = file == "-" ? "<stdin>" : file
+        let status: Int32
+        if let nb = notebook {
+            let command = (["ada", "run", file] + set.flatMap { ["--set", $0] } + ["--notebook", nb]).joined(separator: " ")
+            status = Shell.runScript(text, name: name, interpreter: it, notebook: nb, command: command)
+        } else {
+            status = Shell.runScript(text, name: name, interpreter: it)
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -52,6 +52,14 @@ struct FuzzTests {
             return .record(Record([("ppl", .number(22.4)), ("nll", .number(3.1)), ("tokens", .int(100))]))
         }
         stub("save") { a, _ in _ = try a.string("file"); return .none }
+        // Plots are drawn and their SVG made, but never written to files (to= is skipped).
+        let plot = r["plot"]!.run
+        stub("plot") { a, ctx in
+            if a.isGiven("to") { _ = try a.string("to"); return .none }
+            let v = try plot(a, ctx)
+            if case .object(let p as PlotValue) = v { _ = p.svg() }
+            return v
+        }
         return r
     }
 
@@ -88,6 +96,7 @@ struct FuzzTests {
         "99999999999", "4294967297", "9007199254740993", "\"s\"", "\"austen:emma\"", "\"blk.0.attn_q\"", "''",
         "\"\\n\"", "\"\\u{1F600}\"", "windows=", "ctx=", "seed=", "axis=", "digits=", "step=", "by=", "desc=",
         "m[\"blk.1.ffn_up\"]", "[1, 2]", "{a: 1}", "é", "\t", "\\", "\"", "'", "@", "!", "`",
+        "plot", "explain", "show", "gptq", "kind=", "levels=", "bins=", "log=true", "width=", "height=", "at=", "channel=",
     ]
 
     func mutate(_ s: String, _ rng: inout Rng) -> String {
@@ -161,6 +170,10 @@ struct FuzzTests {
                 ("quantize", ["m", "method=rtn", "bits=4", "group=4", "dim=ada", "calib=(text \"x\" windows=2 ctx=8)"]),
                 ("capture", ["m", "(text \"x\" windows=2 ctx=8)"]),
                 ("outliers", ["(capture m (text \"x\" windows=2 ctx=8))", "top=3"]),
+                ("plot", ["t"]), ("plot", ["xs", "kind=hist", "bins=3", "levels=[0, 1]"]), ("plot", ["[t, t]", "log=true"]),
+                ("plot", ["(table [{a: 1, b: 2}, {a: 2, b: -1}])", "x=\"a\"", "y=\"b\""]),
+                ("explain", ["t", "bits=2"]), ("explain", ["m", "\"blk.0.ffn_down\"", "bits=2", "group=4"]),
+                ("gptq", ["m", "\"blk.1.ffn_up\"", "(text \"x\" windows=2 ctx=8)", "bits=3", "group=4"]), ("show", ["t", "x"]),
             ].filter { registry[$0.0] != nil }
             let (c, args) = rng.chance(0.2) && !quant.isEmpty ? rng.pick(quant) : rng.pick(cmds)
             var parts = [c]

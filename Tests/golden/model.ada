@@ -22,3 +22,8 @@ round r.ppl 2
 r.tokens
 keys r
 round (perplexity m calib windows=2 ctx=64).ppl 2
+q = quantize m bits=3 group=128 dim=oc
+q
+qa = quantize m bits=3 group=128 dim=ada calib=calib select=2
+qa
+qa.errors[0:7]

@@ -4,10 +4,15 @@
 # and the exit status with NAME.status (0 when the file is absent).
 #
 # Each test runs in a fresh temporary folder holding a copy of the golden folder, with
-# NO_COLOR=1, SOURCE_DATE_EPOCH=0 (fixed dates in saved sessions) and stdin from /dev/null.
+# NO_COLOR=1, SOURCE_DATE_EPOCH=0 (fixed dates in saved sessions), LC_ALL=C.UTF-8 (plots
+# drawn in Unicode unless a test asks for ASCII), ADA_ASCII unset and stdin from /dev/null.
+# Notebook tests validate .ipynb files with nbformat: it is installed with pip (quietly, no
+# prompt) when missing; without network, Tests/golden/nbcheck.py falls back to its own
+# check of the nbformat 4 schema.
 # By default the command is `ada run NAME.ada`; a NAME.cmd file replaces it with a bash
 # script ($ADA is the binary, $ADA_REPO the checkout) for command-line cases (-e, stdin,
-# check, --set, save/replay, docs in sync).
+# check, --set, save/replay, docs in sync, notebooks, SVG checks, progress on a terminal)
+# and for the lessons of docs/examples (lessonN.cmd: each lesson's key outputs).
 #
 # Usage: Tests/golden/run.sh [--update] [NAME …]   (--update rewrites the expected files)
 set -uo pipefail
@@ -34,16 +39,27 @@ rm -f "$log"
 ADA="$(swift build --package-path "$repo" -c release --show-bin-path)/ada"
 ADA_REPO="$repo"
 export ADA ADA_REPO
+export LC_ALL=C.UTF-8
+unset ADA_ASCII ADA_PROGRESS_DELAY COLUMNS
+
+if ! python3 -c 'import nbformat' 2>/dev/null; then
+  python3 -m pip install --quiet --disable-pip-version-check nbformat </dev/null >/dev/null 2>&1 ||
+    echo "golden: nbformat could not be installed; notebooks are checked by nbcheck.py's own nbformat-4 check" >&2
+fi
+start=$(date +%s)
 
 if [ "${#names[@]}" -eq 0 ]; then
-  for f in "$here"/*.ada; do names+=("$(basename "$f" .ada)"); done
+  # Every NAME.ada, and every NAME.cmd without one (tests of the command line and of the
+  # lessons in docs/examples).
+  while IFS= read -r n; do names+=("$n"); done < <(
+    for f in "$here"/*.ada "$here"/*.cmd; do b="$(basename "$f")"; echo "${b%.*}"; done | sort -u)
 fi
 
 passed=0
 failed=0
 failures=()
 for name in "${names[@]}"; do
-  [ -f "$here/$name.ada" ] || { echo "golden: no test $name" >&2; failed=$((failed + 1)); failures+=("$name"); continue; }
+  [ -f "$here/$name.ada" ] || [ -f "$here/$name.cmd" ] || { echo "golden: no test $name" >&2; failed=$((failed + 1)); failures+=("$name"); continue; }
   work="$(mktemp -d "${TMPDIR:-/tmp}/ada-golden.XXXXXX")"
   cp "$here"/*.ada "$here"/*.cmd "$work"/ 2>/dev/null
   if [ -f "$here/$name.cmd" ]; then
@@ -74,5 +90,5 @@ for name in "${names[@]}"; do
 done
 
 [ "$failed" -gt 0 ] && echo "golden: failed: ${failures[*]}"
-echo "golden: $passed passed, $failed failed"
+echo "golden: $passed passed, $failed failed ($(( $(date +%s) - start )) s)"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,2 @@
+m = load
+evaluate m on=[piqa, hellasag] limit=1
