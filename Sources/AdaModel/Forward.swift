@@ -115,8 +115,11 @@ public enum Forward {
     }
 
     /// Causal grouped-query attention. `q: [T, H·hd]`, `k, v: [T, KV·hd]` → `[T, H·hd]`.
-    /// Scores of all heads are computed first (one GEMM per head), the softmax runs on all
-    /// cores across heads, then one GEMM per head applies the values.
+    /// Scores of all heads are computed first, the softmax runs on all cores across heads,
+    /// then the values are applied. Both GEMMs run on blocks of `attentionRowBlock` query
+    /// rows and only over the keys a block can see (rows `r0..<r1` need keys `0..<r1`), so
+    /// the masked upper triangle is mostly never computed (about 5/8 of the full work at
+    /// T = 512); the softmax writes the masked entries as zeros.
     public static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, headDim: Int) -> Tensor {
         let t = q.shape[0]
         let qw = heads * headDim, kw = kvHeads * headDim
@@ -125,16 +128,19 @@ public enum Forward {
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * t * t)
         defer { scores.deallocate() }
         let scale = 1 / Float(headDim).squareRoot()
+        let blocks = stride(from: 0, to: t, by: attentionRowBlock).map { ($0, min(t, $0 + attentionRowBlock)) }
         q.data.withUnsafeBufferPointer { pq in
             k.data.withUnsafeBufferPointer { pk in
                 v.data.withUnsafeBufferPointer { pv in
                     out.data.withUnsafeMutableBufferPointer { po in
                         for h in 0..<heads {
                             let g = h / group
-                            sgemm(transA: false, transB: true, m: t, n: t, k: headDim, alpha: scale,
-                                  a: pq.baseAddress! + h * headDim, lda: qw,
-                                  b: pk.baseAddress! + g * headDim, ldb: kw, beta: 0,
-                                  c: scores + h * t * t, ldc: t)
+                            for (r0, r1) in blocks {
+                                sgemm(transA: false, transB: true, m: r1 - r0, n: r1, k: headDim, alpha: scale,
+                                      a: pq.baseAddress! + r0 * qw + h * headDim, lda: qw,
+                                      b: pk.baseAddress! + g * headDim, ldb: kw, beta: 0,
+                                      c: scores + h * t * t + r0 * t, ldc: t)
+                            }
                         }
                         let sp = UnsafeMutableSendablePointer(scores)
                         DispatchQueue.concurrentPerform(iterations: heads) { h in
@@ -142,9 +148,11 @@ public enum Forward {
                         }
                         for h in 0..<heads {
                             let g = h / group
-                            sgemm(transA: false, transB: false, m: t, n: headDim, k: t, alpha: 1,
-                                  a: scores + h * t * t, lda: t, b: pv.baseAddress! + g * headDim, ldb: kw,
-                                  beta: 0, c: po.baseAddress! + h * headDim, ldc: qw)
+                            for (r0, r1) in blocks {
+                                sgemm(transA: false, transB: false, m: r1 - r0, n: headDim, k: r1, alpha: 1,
+                                      a: scores + h * t * t + r0 * t, lda: t, b: pv.baseAddress! + g * headDim, ldb: kw,
+                                      beta: 0, c: po.baseAddress! + r0 * qw + h * headDim, ldc: qw)
+                            }
                         }
                     }
                 }
@@ -152,6 +160,10 @@ public enum Forward {
         }
         return out
     }
+
+    /// Query rows per GEMM in `attention` (smaller blocks skip more of the masked triangle but
+    /// make narrower GEMMs).
+    public static let attentionRowBlock = 128
 
     /// `silu(gate) ⊙ up`, in place into `gate`.
     public static func swiglu(_ gate: inout Tensor, _ up: Tensor) {

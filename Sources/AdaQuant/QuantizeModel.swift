@@ -275,36 +275,11 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
                     dims[k] = e.1 < e.0 ? .ic : .oc
                 }
             } else {
-                var cur = fp
-                // Per selection window: the current reference target (earlier choices applied).
-                var ref: [Tensor] = []
-                for k in LinearKind.allCases {
-                    if shouldStop?() == true { throw CancellationError() }
-                    var cOC = cur, cIC = cur
-                    cOC[k] = rtnCache[k]![.oc]!.dequantized
-                    cIC[k] = rtnCache[k]![.ic]!.dequantized
-                    // A new target starts at q (attention output; o's own output is the same
-                    // tensor) and at gate (MLP output; likewise down's own output).
-                    if k == .q || k == .gate {
-                        ref = (0..<nSel).map { blockTarget(model, kind: k, weights: cur, attnIn: attnIns[$0], mlpIn: mlpIns[$0], rope: stream.rope) }
-                    }
-                    var eOC = 0.0, eIC = 0.0
-                    var outOC: [Tensor] = [], outIC: [Tensor] = []
-                    for i in 0..<nSel {
-                        let a = blockTarget(model, kind: k, weights: cOC, attnIn: attnIns[i], mlpIn: mlpIns[i], rope: stream.rope)
-                        let c = blockTarget(model, kind: k, weights: cIC, attnIn: attnIns[i], mlpIn: mlpIns[i], rope: stream.rope)
-                        eOC += mse(a, ref[i])
-                        eIC += mse(c, ref[i])
-                        outOC.append(a)
-                        outIC.append(c)
-                    }
-                    eOC /= Double(max(nSel, 1)); eIC /= Double(max(nSel, 1))
-                    errs[k] = (eOC, eIC)
-                    let d: QuantDim = eIC < eOC ? .ic : .oc
-                    dims[k] = d
-                    cur = d == .ic ? cIC : cOC
-                    ref = d == .ic ? outIC : outOC
-                }
+                let cands = Dictionary(uniqueKeysWithValues: LinearKind.allCases.map {
+                    ($0, (oc: rtnCache[$0]![.oc]!.dequantized, ic: rtnCache[$0]![.ic]!.dequantized)) })
+                (dims, errs) = try blockCriterionChoices(model: model, block: fp, candidates: cands,
+                                                         attnIns: attnIns, mlpIns: mlpIns, rope: stream.rope,
+                                                         shouldStop: shouldStop)
             }
         }
         timings.selection += now() - tSel0

@@ -351,4 +351,37 @@ struct ForwardTests {
         #expect(g.data[0] == 0)
         #expect(abs(Double(g.data[1]) - 6 / (1 + exp(-2.0))) <= 1e-5)
     }
+
+    @Test func longAttentionEqualsFloat64Reference() {
+        // T = 300 spans three row blocks of `attention` (the last one ragged), with grouped
+        // heads (4 heads on 2 KV heads): every row against a plain float64 causal softmax.
+        let t = 300, heads = 4, kvHeads = 2, hd = 8
+        var rng = UInt64(0x5EED)
+        func next() -> Float {
+            rng = rng &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: rng >> 11) % 2000 - 1000) / 500
+        }
+        let q = Tensor(shape: [t, heads * hd], data: (0..<(t * heads * hd)).map { _ in next() })
+        let k = Tensor(shape: [t, kvHeads * hd], data: (0..<(t * kvHeads * hd)).map { _ in next() })
+        let v = Tensor(shape: [t, kvHeads * hd], data: (0..<(t * kvHeads * hd)).map { _ in next() })
+        #expect(t > 2 * Forward.attentionRowBlock)
+        let o = Forward.attention(q: q, k: k, v: v, heads: heads, kvHeads: kvHeads, headDim: hd)
+        var worst = 0.0
+        for h in 0..<heads {
+            let g = h / (heads / kvHeads)
+            for r in 0..<t {
+                var s = (0...r).map { j in
+                    (0..<hd).reduce(0.0) { $0 + Double(q[r, h * hd + $1]) * Double(k[j, g * hd + $1]) } / Double(hd).squareRoot()
+                }
+                let m = s.max()!
+                s = s.map { exp($0 - m) }
+                let z = s.reduce(0, +)
+                for d in 0..<hd {
+                    let want = (0...r).reduce(0.0) { $0 + s[$1] / z * Double(v[$1, g * hd + d]) }
+                    worst = max(worst, abs(want - Double(o[r, h * hd + d])))
+                }
+            }
+        }
+        #expect(worst <= 1e-4, "largest difference \(worst)")
+    }
 }

@@ -1,0 +1,102 @@
+import AdaModel
+import AdaTensor
+
+/// AdaDim's block criterion for one block (GUIDE §1): greedy over q, k, v, o, gate, up,
+/// down; each module's two candidates (its per-OC and per-IC RTN weights, earlier choices
+/// applied) are judged by the mean squared error of the block-level target against the
+/// current reference on the selection windows: the attention output for q/k/v, the MLP
+/// output for gate/up, the module's own output for o and down.
+///
+/// Equal, up to float rounding, to recomputing `blockTarget` for each candidate, but each
+/// candidate only recomputes what it changes: the projections of the current choices (after
+/// RoPE) are kept per window, so a q, k or v candidate costs one projection, the attention and
+/// o; an o candidate one GEMM on the fixed context; a gate or up candidate one projection,
+/// the SwiGLU and down; a down candidate one GEMM on the fixed activation.
+func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
+                           candidates: [LinearKind: (oc: Tensor, ic: Tensor)],
+                           attnIns: [Tensor], mlpIns: [Tensor], rope: RoPETable,
+                           shouldStop: (() -> Bool)?) throws
+    -> (dims: [LinearKind: QuantDim], errors: [LinearKind: (Double, Double)]) {
+    let c = model.config
+    let n = attnIns.count
+    func proj(_ x: Tensor, _ w: Tensor, _ kind: LinearKind) -> Tensor {
+        var y = Forward.linear(x, w)
+        if kind == .q { Forward.applyRoPE(&y, heads: c.numHeads, headDim: c.headDim, table: rope) }
+        if kind == .k { Forward.applyRoPE(&y, heads: c.numKVHeads, headDim: c.headDim, table: rope) }
+        return y
+    }
+    func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
+        Forward.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+    }
+    func act(_ g: Tensor, _ u: Tensor) -> Tensor {
+        var a = g
+        Forward.swiglu(&a, u)
+        return a
+    }
+
+    var dims: [LinearKind: QuantDim] = [:]
+    var errs: [LinearKind: (Double, Double)] = [:]
+    var cur = fp
+    // Current projections per window (q and k after RoPE; gate and up before SwiGLU).
+    var qs = attnIns.map { proj($0, fp.q, .q) }
+    var ks = attnIns.map { proj($0, fp.k, .k) }
+    var vs = attnIns.map { proj($0, fp.v, .v) }
+    var ref = (0..<n).map { Forward.linear(attend(qs[$0], ks[$0], vs[$0]), fp.o) }
+    var ctxs: [Tensor] = []
+    var gs: [Tensor] = [], us: [Tensor] = []
+    var acts: [Tensor] = []
+
+    for kind in LinearKind.allCases {
+        if shouldStop?() == true { throw CancellationError() }
+        if kind == .o {
+            ctxs = (0..<n).map { attend(qs[$0], ks[$0], vs[$0]) }
+            qs = []; ks = []; vs = []
+        }
+        if kind == .gate {
+            gs = mlpIns.map { Forward.linear($0, fp.gate) }
+            us = mlpIns.map { Forward.linear($0, fp.up) }
+            ref = (0..<n).map { Forward.linear(act(gs[$0], us[$0]), fp.down) }
+        }
+        if kind == .down {
+            acts = (0..<n).map { act(gs[$0], us[$0]) }
+            gs = []; us = []
+        }
+        let cand = candidates[kind]!
+        var e = (0.0, 0.0)
+        var outs: ([Tensor], [Tensor]) = ([], [])
+        for i in 0..<n {
+            let pair = [cand.oc, cand.ic].map { w -> Tensor in
+                switch kind {
+                case .q: return Forward.linear(attend(proj(attnIns[i], w, .q), ks[i], vs[i]), cur.o)
+                case .k: return Forward.linear(attend(qs[i], proj(attnIns[i], w, .k), vs[i]), cur.o)
+                case .v: return Forward.linear(attend(qs[i], ks[i], proj(attnIns[i], w, .v)), cur.o)
+                case .o: return Forward.linear(ctxs[i], w)
+                case .gate: return Forward.linear(act(Forward.linear(mlpIns[i], w), us[i]), cur.down)
+                case .up: return Forward.linear(act(gs[i], Forward.linear(mlpIns[i], w)), cur.down)
+                case .down: return Forward.linear(acts[i], w)
+                }
+            }
+            e.0 += mse(pair[0], ref[i])
+            e.1 += mse(pair[1], ref[i])
+            outs.0.append(pair[0])
+            outs.1.append(pair[1])
+        }
+        e.0 /= Double(max(n, 1)); e.1 /= Double(max(n, 1))
+        errs[kind] = e
+        let d: QuantDim = e.1 < e.0 ? .ic : .oc
+        dims[kind] = d
+        let w = d == .ic ? cand.ic : cand.oc
+        cur[kind] = w
+        ref = d == .ic ? outs.1 : outs.0
+        // The chosen candidate's projection becomes the current one.
+        switch kind {
+        case .q: qs = attnIns.map { proj($0, w, .q) }
+        case .k: ks = attnIns.map { proj($0, w, .k) }
+        case .v: vs = attnIns.map { proj($0, w, .v) }
+        case .gate: gs = mlpIns.map { Forward.linear($0, w) }
+        case .up: us = mlpIns.map { Forward.linear($0, w) }
+        case .o, .down: break
+        }
+    }
+    return (dims, errs)
+}
