@@ -116,37 +116,23 @@ struct Segment {
 /// Runs packed segments through a model: the batched forward pass of `evaluate`.
 public final class PackedForward {
     public let model: LlamaModel
-    private var cosTable: [Float] = []
-    private var sinTable: [Float] = []
-    private var tablePositions = 0
+    private var table: RoPETable?
 
     public init(model: LlamaModel) { self.model = model }
 
-    /// cos/sin of RoPE angles for positions 0..<n, computed exactly as `RoPETable` does.
+    /// The RoPE table for positions 0..<n (grown geometrically, kept between passes).
     private func ensureRoPE(_ n: Int) {
-        guard n > tablePositions else { return }
-        let hd = model.config.headDim, half = hd / 2
-        let n2 = max(n, 2 * tablePositions, 256)
-        var c = [Float](repeating: 0, count: n2 * half), s = c
-        for i in 0..<half {
-            let inv = pow(Double(model.config.ropeTheta), -2.0 * Double(i) / Double(hd))
-            for p in 0..<n2 {
-                let a = Double(p) * inv
-                c[p * half + i] = Float(Foundation.cos(a))
-                s[p * half + i] = Float(Foundation.sin(a))
-            }
-        }
-        cosTable = c
-        sinTable = s
-        tablePositions = n2
+        let have = table?.positions ?? 0
+        guard n > have else { return }
+        table = model.ropeTable(positions: max(n, 2 * have, 256))
     }
 
     private func rope(_ x: inout Tensor, heads: Int, positions: [Int]) {
         let (t, width) = x.matrixShape
         let hd = model.config.headDim, half = hd / 2
         x.data.withUnsafeMutableBufferPointer { p in
-            cosTable.withUnsafeBufferPointer { c in
-                sinTable.withUnsafeBufferPointer { s in
+            table!.cos.withUnsafeBufferPointer { c in
+                table!.sin.withUnsafeBufferPointer { s in
                     for r in 0..<t {
                         let pos = positions[r]
                         for h in 0..<heads {

@@ -12,8 +12,9 @@ struct UnsafeMutableSendablePointer: @unchecked Sendable {
 public struct RoPETable: Sendable {
     public let positions: Int
     public let half: Int
-    let cos: [Float]
-    let sin: [Float]
+    /// `cos[p · half + i]`, `sin[p · half + i]`: the angle of pair `i` at position `p`.
+    public let cos: [Float]
+    public let sin: [Float]
 
     public init(positions: Int, headDim: Int, theta: Float) {
         self.positions = positions
@@ -280,7 +281,7 @@ public final class BlockStream {
     /// full-precision block; pass a quantized block to feed later blocks quantized inputs).
     public func advance(weights: LlamaBlock? = nil) {
         let w = weights ?? model.blocks[block]
-        for i in hidden.indices { hidden[i] = model.runBlock(w, hidden[i], rope: rope) }
+        for i in hidden.indices { Self.overwrite(&hidden[i], with: model.runBlock(w, hidden[i], rope: rope)) }
         block += 1
     }
 
@@ -293,9 +294,19 @@ public final class BlockStream {
             var tr: BlockTrace?
             let out = model.runBlock(w, hidden[i], rope: rope) { tr = $0 }
             try body(i, tr!)
-            hidden[i] = out
+            Self.overwrite(&hidden[i], with: out)
         }
         block += 1
+    }
+
+    /// Copies `new` into the storage of `old` (same shape): the hidden states keep the buffers
+    /// they got first instead of taking each block output's buffer, so these long-lived
+    /// buffers do not move between the block's temporaries.
+    static func overwrite(_ old: inout Tensor, with new: Tensor) {
+        precondition(old.shape == new.shape)
+        old.data.withUnsafeMutableBufferPointer { d in
+            new.data.withUnsafeBufferPointer { s in d.baseAddress!.update(from: s.baseAddress!, count: s.count) }
+        }
     }
 
     /// Replaces the hidden states (e.g. with outputs already computed by `trace`) and advances.

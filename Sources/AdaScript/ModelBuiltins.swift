@@ -25,19 +25,7 @@ extension ModelValue {
     public var fieldNames: [String] { ["name", "path", "blocks", "hidden", "ffn", "heads", "kv_heads", "vocab", "layers"] }
 
     public func field(_ f: String) -> Value? {
-        let c = model.config
-        switch f {
-        case "name": return .string(name)
-        case "path": return .string(model.sourcePath)
-        case "blocks": return .int(c.numLayers)
-        case "hidden": return .int(c.hiddenSize)
-        case "ffn": return .int(c.intermediateSize)
-        case "heads": return .int(c.numHeads)
-        case "kv_heads": return .int(c.numKVHeads)
-        case "vocab": return .int(c.vocabSize)
-        case "layers": return .list(model.linearIDs.map { .string($0.description) })
-        default: return nil
-        }
+        f == "name" ? .string(name) : modelField(model, f)
     }
 
     public func index(_ items: [IndexKey]) throws -> Value? {
@@ -347,4 +335,20 @@ func registerModelBuiltins(_ r: Registry) {
             }
             return .object(TableValue(t))
         }))
+}
+
+/// The fields every model value has (a loaded model and a quantized one): its file and shape.
+func modelField(_ model: LlamaModel, _ f: String) -> Value? {
+    let c = model.config
+    switch f {
+    case "path": return .string(model.sourcePath)
+    case "blocks": return .int(c.numLayers)
+    case "hidden": return .int(c.hiddenSize)
+    case "ffn": return .int(c.intermediateSize)
+    case "heads": return .int(c.numHeads)
+    case "kv_heads": return .int(c.numKVHeads)
+    case "vocab": return .int(c.vocabSize)
+    case "layers": return .list(model.linearIDs.map { .string($0.description) })
+    default: return nil
+    }
 }

@@ -52,19 +52,7 @@ public final class QuantizedModelValue: ModelValue {
             let c = quantized.icCounts
             return .record(Record(LinearKind.allCases.map { ($0.rawValue, .int(c[$0] ?? 0)) }))
         case "seconds": return .number(quantized.timings.total)
-        default:
-            let c = model.config
-            switch f {
-            case "path": return .string(model.sourcePath)
-            case "blocks": return .int(c.numLayers)
-            case "hidden": return .int(c.hiddenSize)
-            case "ffn": return .int(c.intermediateSize)
-            case "heads": return .int(c.numHeads)
-            case "kv_heads": return .int(c.numKVHeads)
-            case "vocab": return .int(c.vocabSize)
-            case "layers": return .list(model.linearIDs.map { .string($0.description) })
-            default: return nil
-            }
+        default: return modelField(model, f)
         }
     }
 }

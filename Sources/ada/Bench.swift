@@ -95,7 +95,7 @@ struct QuantBench: ParsableCommand {
     @Option var group = 128
     @Option(help: "Calibration windows from Emma.") var calib = 128
     @Option var ctx = 512
-    @Option(help: "Windows used by AdaDim's block criterion (default: all).") var select: Int?
+    @Option(help: "Windows used by AdaDim's block criterion (default: the first 16, as `quantize`).") var select: Int?
     @Flag(help: "Also measure perplexity on Pride and Prejudice (8 × 512).") var ppl = false
 
     func run() throws {
@@ -109,12 +109,12 @@ struct QuantBench: ParsableCommand {
                 throw ValidationError("bad --dim or --method")
             }
             var opts = QuantizeOptions(method: meth, bits: bits, group: group, dim: d)
-            opts.selectionWindows = select
+            if let select { opts.selectionWindows = select }
             let t1 = wallClock()
             let q = try quantizeModel(m, options: opts, calibration: cal)
             let total = wallClock() - t1
             let tm = q.timings
-            print(String(format: "%@ on %d×%d calibration tokens: %.1f s (tokenize %.1f s)", opts.description as NSString, calib, ctx, total, tTok))
+            print(String(format: "%@ on %d×%d calibration tokens, AdaDim judged on %d windows: %.1f s (tokenize %.1f s)", opts.description as NSString, calib, ctx, min(opts.selectionWindows ?? calib, calib), total, tTok))
             print(String(format: "  capture %.1f s, Hessian %.1f s, GPTQ %.1f s, selection %.1f s, RTN %.1f s", tm.capture, tm.hessian, tm.gptq, tm.selection, tm.rtn))
             print("  per-IC choices: " + LinearKind.allCases.map { "\($0.rawValue) \(q.icCounts[$0]!)" }.joined(separator: ", "))
             print(String(format: "peak RSS: %.0f MiB", peakRSSMiB()))
