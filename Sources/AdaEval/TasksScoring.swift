@@ -127,29 +127,6 @@ public final class PackedForward {
         table = model.ropeTable(positions: max(n, 2 * have, 256))
     }
 
-    private func rope(_ x: inout Tensor, heads: Int, positions: [Int]) {
-        let (t, width) = x.matrixShape
-        let hd = model.config.headDim, half = hd / 2
-        x.data.withUnsafeMutableBufferPointer { p in
-            table!.cos.withUnsafeBufferPointer { c in
-                table!.sin.withUnsafeBufferPointer { s in
-                    for r in 0..<t {
-                        let pos = positions[r]
-                        for h in 0..<heads {
-                            let base = r * width + h * hd
-                            for i in 0..<half {
-                                let cs = c[pos * half + i], sn = s[pos * half + i]
-                                let a = p[base + 2 * i], b = p[base + 2 * i + 1]
-                                p[base + 2 * i] = a * cs - b * sn
-                                p[base + 2 * i + 1] = a * sn + b * cs
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
     /// Final hidden states (before the output norm) of all segments' rows, stacked in order.
     /// With `capture`, also the keys and values of every block (for a `KVPrefix`).
     func run(_ segments: [Segment], prefix: KVPrefix?, capture: Bool = false) -> (hidden: Tensor, keys: [Tensor], values: [Tensor]) {
@@ -175,8 +152,8 @@ public final class PackedForward {
             var q = Forward.linear(xn, w.q)
             var k = Forward.linear(xn, w.k)
             let v = Forward.linear(xn, w.v)
-            rope(&q, heads: c.numHeads, positions: positions)
-            rope(&k, heads: c.numKVHeads, positions: positions)
+            Forward.applyRoPE(&q, heads: c.numHeads, headDim: c.headDim, table: table!, positions: positions)
+            Forward.applyRoPE(&k, heads: c.numKVHeads, headDim: c.headDim, table: table!, positions: positions)
             if capture { keysOut.append(k); valuesOut.append(v) }
             var ctx = Tensor(zeros: [tokens.count, qw])
             let pk = prefix?.keys[l], pv = prefix?.values[l]

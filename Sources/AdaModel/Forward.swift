@@ -92,18 +92,26 @@ public enum Forward {
         return out
     }
 
-    public static func applyRoPE(_ x: inout Tensor, heads: Int, headDim: Int, table: RoPETable) {
+    /// Rotates each head of `x: [T, heads·headDim]` in place; row `r` is at position `r`, or at
+    /// `positions[r]` when given (packed segments restart their positions).
+    public static func applyRoPE(_ x: inout Tensor, heads: Int, headDim: Int, table: RoPETable, positions: [Int]? = nil) {
         let (t, width) = x.matrixShape
-        precondition(t <= table.positions, "RoPE table has \(table.positions) positions, need \(t)")
+        if let positions {
+            precondition(positions.count == t && positions.allSatisfy { $0 >= 0 && $0 < table.positions },
+                         "RoPE positions must be one per row, below \(table.positions)")
+        } else {
+            precondition(t <= table.positions, "RoPE table has \(table.positions) positions, need \(t)")
+        }
         let half = headDim / 2
         x.data.withUnsafeMutableBufferPointer { p in
             table.cos.withUnsafeBufferPointer { c in
                 table.sin.withUnsafeBufferPointer { s in
                     for r in 0..<t {
+                        let pos = positions?[r] ?? r
                         for h in 0..<heads {
                             let base = r * width + h * headDim
                             for i in 0..<half {
-                                let cs = c[r * half + i], sn = s[r * half + i]
+                                let cs = c[pos * half + i], sn = s[pos * half + i]
                                 let a = p[base + 2 * i], b = p[base + 2 * i + 1]
                                 p[base + 2 * i] = a * cs - b * sn
                                 p[base + 2 * i + 1] = a * sn + b * cs

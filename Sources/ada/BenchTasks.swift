@@ -43,6 +43,10 @@ struct TasksSpeed: ParsableCommand {
     @Option(help: "MMLU questions per subject (57 subjects).") var mmluLimit = 5
     @Option(help: "Comma-separated tasks (default: all).") var tasks: String?
 
+    func validate() throws {
+        guard limit >= 1, mmluLimit >= 1 else { throw ValidationError("--limit and --mmlu-limit must be at least 1") }
+    }
+
     func run() throws {
         do {
             let m = try LlamaModel.load(path: DataPaths.model(model))
@@ -85,6 +89,10 @@ struct AccuracyResults: ParsableCommand {
     @Option(help: "Comma-separated tasks (default: piqa,hellaswag,winogrande,arc_easy,lambada).") var tasks: String?
     @Option(help: "Comma-separated rows: fp, rtn-oc, rtn-ic, rtn-ada, gptq-oc, gptq-ic, gptq-ada (default: all).") var configs: String?
     @Option(help: "Write the Markdown table here as well as to standard output.") var out: String?
+
+    func validate() throws {
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+    }
 
     func run() throws {
         do {

@@ -9,19 +9,7 @@ import Testing
 /// `AdaError` with a file, a line and column inside the input, and a message.
 @Suite("Fuzz")
 struct FuzzTests {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
-        mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
-        mutating func chance(_ p: Double) -> Bool { Double(next() % 10_000) / 10_000 < p }
-    }
+    typealias Rng = SplitMix64
 
     /// A tiny LLaMA model (2 blocks, hidden 8) so model builtins run instantly.
     static func tinyModel() throws -> LlamaModel { try LlamaModel.load(path: tinyModelFile()) }
@@ -272,4 +260,10 @@ struct FuzzTests {
         // The inputs reached every stage.
         #expect(stats.syntaxErrors > 1000 && stats.ran > 10_000 && stats.runtimeErrors > 1000 && stats.checkErrors > 500, "\(summary)")
     }
+}
+
+extension SplitMix64 {
+    mutating func int(_ n: Int) -> Int { n <= 0 ? 0 : Int(next() % UInt64(n)) }
+    mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
+    mutating func chance(_ p: Double) -> Bool { Double(next() % 10_000) / 10_000 < p }
 }
