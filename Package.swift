@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "AdaTensor", targets: ["AdaTensor"]),
         .library(name: "AdaModel", targets: ["AdaModel"]),
         .library(name: "AdaEval", targets: ["AdaEval"]),
+        .library(name: "AdaLang", targets: ["AdaLang"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,21 +38,33 @@ let package = Package(
         .target(name: "AdaModel", dependencies: ["AdaTensor"], swiftSettings: fast),
         .target(name: "AdaQuant", dependencies: ["AdaTensor", "AdaModel"], swiftSettings: fast),
         .target(name: "AdaEval", dependencies: ["AdaTensor", "AdaModel", "AdaQuant"], swiftSettings: fast),
-        .target(name: "AdaScript", dependencies: ["AdaTensor", "AdaModel", "AdaQuant", "AdaEval"]),
-        .target(name: "AdaShell", dependencies: ["AdaScript", "_CEditline"]),
-        .executableTarget(
-            name: "ada",
+        // The language core: syntax, checker, interpreter, values, the builtin registry. No
+        // engine imports; it reaches its host (output, rendering, notebooks) through
+        // `InterpreterHost`.
+        .target(name: "AdaLang"),
+        // The builtins, one folder per feature, and the engine values they expose.
+        .target(name: "AdaLibrary", dependencies: ["AdaLang", "AdaTensor", "AdaModel", "AdaQuant", "AdaEval"]),
+        // Values to text, Markdown and SVG: tables, plots, notebooks, error messages.
+        .target(name: "AdaRender", dependencies: ["AdaLang", "AdaLibrary", "AdaModel", "AdaTensor"]),
+        // The terminal: REPL, completion, history, progress bars, the terminal host.
+        .target(name: "AdaShell", dependencies: ["AdaLang", "AdaLibrary", "AdaRender", "_CEditline"]),
+        // The command line as a library: run, check, ppl, help, bench.
+        .target(
+            name: "AdaCommands",
             dependencies: [
-                "AdaShell", "AdaEval", "AdaModel", "AdaTensor",
+                "AdaShell", "AdaRender", "AdaLibrary", "AdaLang", "AdaEval", "AdaQuant", "AdaModel", "AdaTensor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        .executableTarget(name: "ada", dependencies: ["AdaCommands"]),
 
         .testTarget(name: "AdaTensorTests", dependencies: ["AdaTensor"]),
         .testTarget(name: "AdaModelTests", dependencies: ["AdaModel", "AdaTensor"]),
         .testTarget(name: "AdaQuantTests", dependencies: ["AdaQuant", "AdaModel", "AdaTensor"]),
         .testTarget(name: "AdaEvalTests", dependencies: ["AdaEval", "AdaQuant", "AdaModel", "AdaTensor"]),
-        .testTarget(name: "AdaScriptTests", dependencies: ["AdaScript"]),
-        .testTarget(name: "AdaShellTests", dependencies: ["AdaShell", "AdaScript"]),
+        .testTarget(name: "AdaLangTests", dependencies: ["AdaLang"]),
+        .testTarget(name: "AdaLibraryTests", dependencies: ["AdaLibrary", "AdaRender", "AdaLang", "AdaModel", "AdaTensor", "AdaQuant", "AdaEval"]),
+        .testTarget(name: "AdaShellTests", dependencies: ["AdaShell", "AdaRender", "AdaLibrary", "AdaLang"]),
+        .testTarget(name: "AdaCommandsTests", dependencies: ["AdaCommands", "AdaShell", "AdaLang"]),
     ],
     swiftLanguageModes: [.v6]
 )

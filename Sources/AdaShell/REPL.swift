@@ -1,5 +1,7 @@
 @preconcurrency import _CEditline
-import AdaScript
+import AdaLang
+import AdaLibrary
+import AdaRender
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,6 @@
-import AdaScript
+import AdaLang
+import AdaLibrary
+import AdaRender
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -57,9 +59,8 @@ public enum Shell {
     /// Unicode or ASCII as the locale allows (or ASCII with `ascii`), and progress bars on
     /// standard error when it is a terminal and not `quiet`.
     public static func makeInterpreter(quiet: Bool = false, ascii: Bool = false) -> Interpreter {
-        let it = Interpreter(registry: .standard())
-        it.output = { writeOut($0) }
-        it.errorOutput = { writeErr($0) }
+        let host = StandardHost(output: { writeOut($0) }, errorOutput: { writeErr($0) })
+        let it = Interpreter(registry: .standard(), host: host)
         it.style = DisplayStyle(color: colorStdout, maxRows: 20, width: terminalWidth(), unicode: unicodeOK && !ascii)
         if isatty(STDERR_FILENO) != 0 && !quiet {
             let delay = ProcessInfo.processInfo.environment["ADA_PROGRESS_DELAY"].flatMap(Double.init) ?? 0.5
@@ -67,7 +68,7 @@ public enum Shell {
                 FileHandle.standardError.write(Data(s.utf8))
             }
             progressBar = bar
-            it.progress = { [unowned it] label, done, total in
+            host.progressHandler = { [unowned it] label, done, total in
                 bar.update(label, done, total, commandStart: it.commandStart)
             }
         }
@@ -113,7 +114,8 @@ public enum Shell {
         let status = runScript(text, name: name, interpreter: interpreter)
         if status == 2 { return status }  // a syntax error: nothing ran
         do {
-            let cells = interpreter.notebook.allCells(includeFailure: status != 0)
+            guard let host = interpreter.host as? StandardHost else { throw BuiltinError("this interpreter's host records no notebook") }
+            let cells = host.notebook.allCells(includeFailure: status != 0)
             try NotebookWriter.write(cells, to: notebook, title: (name as NSString).lastPathComponent, command: command, overwrite: true)
         } catch let e as BuiltinError {
             writeErr("ada run: cannot write the notebook: \(e.message)\n")

@@ -1,4 +1,6 @@
-import AdaScript
+import AdaLang
+import AdaLibrary
+import AdaRender
 import AdaShell
 import Foundation
 import Testing
@@ -41,7 +43,7 @@ struct ProgressTests {
         // usually a pipe or a file.
         guard isatty(STDERR_FILENO) == 0 else { return }
         let it = Shell.makeInterpreter()
-        #expect(it.progress == nil)
+        #expect((it.host as? StandardHost)?.progressHandler == nil)
         // And through the binary: a long command with ADA_PROGRESS_DELAY=0 writes nothing to a
         // file-backed standard error (the golden test progress.cmd checks the terminal case
         // and notebooks).

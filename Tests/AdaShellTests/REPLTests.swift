@@ -1,4 +1,6 @@
-import AdaScript
+import AdaLang
+import AdaLibrary
+import AdaRender
 import AdaShell
 import Foundation
 import Testing

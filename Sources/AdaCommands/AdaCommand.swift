@@ -1,0 +1,212 @@
+import AdaEval
+import AdaLang
+import AdaLibrary
+import AdaModel
+import AdaRender
+import AdaShell
+import AdaTensor
+import ArgumentParser
+import Foundation
+
+struct Ada: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ada",
+        abstract: "A shell for low-bit weight quantization of LLMs (AdaDim, RTN, GPTQ).",
+        discussion: """
+        With no arguments: the interactive shell (a script is read from standard input when \
+        it is not a terminal). 'ada help' lists the language's commands, 'ada help NAME' \
+        explains one, 'ada help --markdown' prints their reference. Exit status: 0 success, \
+        1 runtime error, 2 usage or syntax error, 130 interrupted.
+        """,
+        version: AdaVersion.string,
+        subcommands: [Run.self, Check.self, Perplexity.self, Bench.self])
+
+    @Option(name: [.customShort("e"), .customLong("expr")], help: ArgumentHelp("Run ada statements and exit (values of expressions are shown).", valueName: "EXPR"))
+    var expr: String?
+
+    func run() throws {
+        let status: Int32
+        // (--quiet and --ascii belong to `ada run`; here ADA_ASCII=1 asks for ASCII plots.)
+        let it = Shell.makeInterpreter()
+        if let e = expr {
+            Shell.installInterruptHandler()
+            status = Shell.runScript(e, name: "<-e>", interpreter: it)
+        } else if !Shell.stdinIsTerminal {
+            Shell.installInterruptHandler()
+            status = Shell.runScript(Shell.readStandardInput(), name: "<stdin>", interpreter: it)
+        } else {
+            status = REPL(interpreter: it).run()
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// Parses `--set NAME=VALUE` options into an interpreter; exits 2 on a malformed one.
+func applySets(_ sets: [String], to it: Interpreter, command: String) throws {
+    for s in sets {
+        guard let eq = s.firstIndex(of: "=") else {
+            Shell.writeErr("ada \(command): --set expects NAME=VALUE, got '\(s)'\n")
+            throw ExitCode(2)
+        }
+        do { try it.set(String(s[..<eq]), literal: String(s[s.index(after: eq)...])) } catch let e as AdaError {
+            Shell.writeErr("ada \(command): \(e.message)\n")
+            throw ExitCode(2)
+        }
+    }
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run an ada script.",
+        discussion: "Names are checked before anything runs. A failed statement stops the script (exit 1).")
+
+    @ArgumentParser.Argument(help: "The script (.ada); - reads it from standard input.") var file: String
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Define NAME before the script runs. VALUE is an ada literal (3, 0.5, \"x\", true, [1, 2]) or else a string; the script's own top-level assignments to NAME are skipped, so its defaults can be overridden.",
+        valueName: "NAME=VALUE"))
+    var set: [String] = []
+    @Option(name: .customLong("notebook"), help: ArgumentHelp(
+        "Also write the run as a notebook: OUT.md (Markdown, plots as SVG files in OUT_files/) or OUT.ipynb (Jupyter). Each statement is a cell with its output.",
+        valueName: "OUT"))
+    var notebook: String?
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "No progress bars on standard error.")
+    var quiet = false
+    @Flag(name: .customLong("ascii"), help: "Draw plots with ASCII characters only (also ADA_ASCII=1).")
+    var ascii = false
+
+    func run() throws {
+        if let nb = notebook, let problem = Shell.notebookProblem(nb) {
+            Shell.writeErr("ada run: \(problem)\n")
+            throw ExitCode(2)
+        }
+        guard let text = file == "-" ? Shell.readStandardInput() : Shell.readScript(file) else { throw ExitCode(2) }
+        let it = Shell.makeInterpreter(quiet: quiet, ascii: ascii)
+        try applySets(set, to: it, command: "run")
+        Shell.installInterruptHandler()
+        let name = file == "-" ? "<stdin>" : file
+        let status: Int32
+        if let nb = notebook {
+            let command = (["ada", "run", file] + set.flatMap { ["--set", $0] } + ["--notebook", nb]).joined(separator: " ")
+            status = Shell.runScript(text, name: name, interpreter: it, notebook: nb, command: command)
+        } else {
+            status = Shell.runScript(text, name: name, interpreter: it)
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Parse a script and check its names and arguments without running it.")
+
+    @ArgumentParser.Argument(help: "The script (.ada); - reads it from standard input.") var file: String
+    @Option(name: .customLong("set"), help: ArgumentHelp("Names the script expects from 'ada run --set'.", valueName: "NAME=VALUE"))
+    var set: [String] = []
+
+    func run() throws {
+        guard let text = file == "-" ? Shell.readStandardInput() : Shell.readScript(file) else { throw ExitCode(2) }
+        let names = Set(set.map { String($0.prefix { $0 != "=" }) })
+        let status = Shell.checkScript(text, name: file == "-" ? "<stdin>" : file, predefined: names)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Perplexity: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ppl", abstract: "Perplexity of a model on a text.")
+    @Option(help: "Model name or path (GGUF file or HuggingFace directory).") var model = "smollm2"
+    @Option(help: "Text name (austen:pride, austen:emma, …) or path.") var text = "austen:pride"
+    @Option(help: "Number of windows.") var windows = 8
+    @Option(help: "Tokens per window.") var ctx = 512
+
+    func run() throws {
+        do {
+            let m = try LlamaModel.load(path: DataPaths.model(model))
+            let toks = m.tokenizer.encode(try DataPaths.readText(text))
+            let r = try AdaEval.perplexity(model: m, tokens: toks, windows: windows, ctx: ctx)
+            print(r)
+        } catch let e as ModelFileError {
+            throw ValidationError(e.description)
+        }
+    }
+}
+
+/// `ada help [NAME | --markdown]`: the language's help (subcommands get their usage).
+func helpCommand(_ args: [String]) -> Int32 {
+    let registry = Registry.standard()
+    if args.isEmpty {
+        Shell.writeOut(Help.overview(registry) + "\n\ncommand line: ada --help\n")
+        return 0
+    }
+    if args == ["--markdown"] {
+        Shell.writeOut(builtinsMarkdown(registry) + "\n")
+        return 0
+    }
+    // `ada help run`, `ada help bench engine`: the subcommand's usage.
+    var command: ParsableCommand.Type = Ada.self
+    var path: [ParsableCommand.Type] = []
+    for a in args {
+        guard let sub = command.configuration.subcommands.first(where: { $0._commandName == a }) else { break }
+        command = sub
+        path.append(sub)
+    }
+    if path.count == args.count {
+        Shell.writeOut(Ada.helpMessage(for: command) + "\n")
+        return 0
+    }
+    if args.count == 1 {
+        let t = args[0]
+        if let text = Help.topic(t, registry: registry) {
+            Shell.writeOut(text + "\n")
+            return 0
+        }
+        let names = Help.topics(registry) + Ada.configuration.subcommands.map { $0._commandName }
+        var msg = "ada help: no help for '\(t)'"
+        if let s = closestName(to: t, in: names) { msg += "; did you mean '\(s)'?" }
+        Shell.writeErr(msg + "\n")
+        return 2
+    }
+    Shell.writeErr("ada help: expected one name or --markdown\n")
+    return 2
+}
+
+/// The command line as a library: `ada`'s executable calls `AdaCLI.main`, tests call it
+/// (and `usageError`) directly.
+public enum AdaCLI {
+    /// Parses and runs a command line (without the program name); returns the exit status:
+    /// 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
+    public static func main(_ args: [String]) -> Int32 {
+        if args.first == "help" { return helpCommand(Array(args.dropFirst())) }
+        var command: ParsableCommand
+        do {
+            command = try Ada.parseAsRoot(args)
+        } catch {
+            if Ada.exitCode(for: error) == .success {
+                Shell.writeOut(Ada.fullMessage(for: error) + "\n")
+                return 0
+            }
+            Shell.writeErr(Ada.fullMessage(for: error) + "\n")
+            return 2  // usage error
+        }
+        do {
+            try command.run()
+            return 0
+        } catch let e as ExitCode {
+            return e.rawValue
+        } catch {
+            let code = Ada.exitCode(for: error)
+            Shell.writeErr(Ada.fullMessage(for: error) + "\n")
+            return code == .validationFailure ? 2 : code.rawValue
+        }
+    }
+
+    /// The usage error a command line gets before anything runs (nil when it parses and
+    /// validates), as `ada` would print it.
+    public static func usageError(_ args: [String]) -> String? {
+        do {
+            _ = try Ada.parseAsRoot(args)
+            return nil
+        } catch {
+            return Ada.exitCode(for: error) == .success ? nil : Ada.fullMessage(for: error)
+        }
+    }
+}

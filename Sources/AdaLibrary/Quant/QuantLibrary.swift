@@ -1,0 +1,346 @@
+import AdaLang
+import AdaEval
+import AdaModel
+import AdaQuant
+import AdaTensor
+import Foundation
+
+/// A quantized model: runs like a model (its dequantized weights) and carries the record of
+/// what was done to every module.
+public final class QuantizedModelValue: ModelValue {
+    public let quantized: QuantizedModel
+    public let base: LlamaModel
+    public let name: String
+    public init(_ q: QuantizedModel, base: LlamaModel, baseName: String) {
+        quantized = q
+        self.base = base
+        name = "\(baseName) \(q.options.description)"
+    }
+    public var model: LlamaModel { quantized.model }
+    public var typeName: String { "quantized model" }
+    public var kinds: [String] { ["quantized model", "model"] }
+
+    /// The choices as a compact map (one line per kind of module, one letter per block:
+    /// `O` per-OC, `I` per-IC), a note on ragged groups, then a table of errors by kind.
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] {
+        var head = ["quantized model \(name)"]
+        head.append("  grouping per module (O: per-OC, I: per-IC), one letter per block:")
+        head += choiceMap(quantized, width: style.width)
+        if quantized.reports.contains(where: \.ragged) {
+            head.append("  ragged last groups in \(quantized.reports.filter(\.ragged).count) modules (the group size does not divide the grouped dimension)")
+        }
+        return [.text(wrapLines(head.joined(separator: "\n"), width: style.width)), .table(kindErrorTable(quantized))]
+    }
+
+
+    public var fieldNames: [String] {
+        ["name", "method", "bits", "group", "dim", "choices", "errors", "ic_counts", "seconds"]
+            + ["path", "blocks", "hidden", "ffn", "heads", "kv_heads", "vocab", "layers"]
+    }
+
+    public func field(_ f: String) -> Value? {
+        let o = quantized.options
+        switch f {
+        case "name": return .string(name)
+        case "method": return .string(o.method.rawValue)
+        case "bits": return .int(o.bits)
+        case "group": return .int(o.group)
+        case "dim": return .string(o.dim.description)
+        case "choices": return .object(TableValue(choiceTable(quantized)))
+        case "errors": return .object(TableValue(reportTable(quantized)))
+        case "ic_counts":
+            let c = quantized.icCounts
+            return .record(Record(LinearKind.allCases.map { ($0.rawValue, .int(c[$0] ?? 0)) }))
+        case "seconds": return .number(quantized.timings.total)
+        default: return modelField(model, f)
+        }
+    }
+}
+
+/// The compact map of choices: one line per kind of module, one letter per block (`O`
+/// per-OC, `I` per-IC), with a ruler of block numbers; wrapped to `width` columns.
+func choiceMap(_ q: QuantizedModel, width: Int = 80) -> [String] {
+    var byBlock: [Int: [LinearKind: QuantDim]] = [:]
+    for r in q.reports { byBlock[r.id.block, default: [:]][r.id.kind] = r.dim }
+    let blocks = byBlock.keys.sorted()
+    guard !blocks.isEmpty else { return ["  (no modules)"] }
+    let labelW = 8
+    let per = max(10, min(blocks.count, (width - labelW - 12) / 10 * 10))
+    var lines: [String] = []
+    for start in stride(from: 0, to: blocks.count, by: per) {
+        let chunk = Array(blocks[start..<min(start + per, blocks.count)])
+        var ruler = [Character](repeating: " ", count: chunk.count + 6)
+        for (i, b) in chunk.enumerated() where b % 10 == 0 || i == 0 {
+            let label = Array(String(b))
+            if i + label.count <= ruler.count && (i == 0 || ruler[i - 1] == " ") && ruler[i..<(i + label.count)].allSatisfy({ $0 == " " }) {
+                for (k, ch) in label.enumerated() { ruler[i + k] = ch }
+            }
+        }
+        lines.append("  " + padRight("block", labelW - 2) + String(ruler).replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression))
+        for k in LinearKind.allCases {
+            let letters = chunk.map { byBlock[$0]?[k] == .ic ? "I" : (byBlock[$0]?[k] == nil ? "." : "O") }.joined()
+            let ic = chunk.filter { byBlock[$0]?[k] == .ic }.count
+            lines.append("  " + padRight(k.rawValue, labelW - 2) + letters + "   \(ic) I")
+        }
+    }
+    return lines
+}
+
+/// Errors by kind of module, averaged over blocks: how many chose per-IC, the weight MSE,
+/// and AdaDim's candidate errors when it chose.
+func kindErrorTable(_ q: QuantizedModel) -> Table {
+    let hasCandidates = q.reports.contains { $0.errorOC != nil || $0.errorIC != nil }
+    var t = Table(columns: ["kind", "per_ic", "weight_mse"] + (hasCandidates ? ["err_oc", "err_ic"] : []),
+                  title: "errors by kind of module (means over blocks\(hasCandidates ? "; err_oc/err_ic: AdaDim's criterion" : ""))")
+    func mean(_ xs: [Double]) -> Value { xs.isEmpty ? .none : .number(xs.reduce(0, +) / Double(xs.count)) }
+    for k in LinearKind.allCases {
+        let rs = q.reports.filter { $0.id.kind == k }
+        guard !rs.isEmpty else { continue }
+        var row: [Value] = [.string(k.rawValue), .string("\(rs.filter { $0.dim == .ic }.count)/\(rs.count)"), mean(rs.map(\.weightMSE))]
+        if hasCandidates { row += [mean(rs.compactMap(\.errorOC)), mean(rs.compactMap(\.errorIC))] }
+        t.rows.append(row)
+    }
+    return t
+}
+
+func choiceTable(_ q: QuantizedModel) -> Table {
+    var byBlock: [Int: [LinearKind: QuantDim]] = [:]
+    for r in q.reports { byBlock[r.id.block, default: [:]][r.id.kind] = r.dim }
+    return Table(columns: ["block"] + LinearKind.allCases.map(\.rawValue),
+                 rows: byBlock.keys.sorted().map { b in [.int(b)] + LinearKind.allCases.map { .string(byBlock[b]![$0]?.rawValue ?? "") } })
+}
+
+func reportTable(_ q: QuantizedModel) -> Table {
+    Table(columns: ["module", "dim", "weight_mse", "err_oc", "err_ic", "ragged"],
+          rows: q.reports.map { r in
+              [.string(r.id.description), .string(r.dim.rawValue), .number(r.weightMSE),
+               r.errorOC.map(Value.number) ?? .none, r.errorIC.map(Value.number) ?? .none, .bool(r.ragged)]
+          })
+}
+
+/// Input-activation statistics of every linear module (from `capture`).
+public final class ActivationsValue: EngineValue {
+    public let stats: ActivationStats
+    public let modelName: String
+    public let datasetName: String
+    init(_ s: ActivationStats, model: String, dataset: String) {
+        stats = s
+        modelName = model
+        datasetName = dataset
+    }
+    public var typeName: String { "activations" }
+    public var summary: String { "<activations of \(modelName) on \(datasetName): \(stats.tokens) tokens>" }
+    /// The summary, the layers with the largest outlier channel, and how to see more.
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] {
+        var t = Table(columns: ["layer", "channel", "max_abs", "ratio"], title: "layers with the largest input channel against their median:")
+        var best: [(LinearID, Int, Float, Float)] = []
+        for (id, st) in stats.byModule {
+            let r = st.outlierRatio
+            guard let j = r.indices.max(by: { r[$0] < r[$1] }) else { continue }
+            best.append((id, j, st.maxAbs[j], r[j]))
+        }
+        // Layers sharing an input (q/k/v, gate/up) share statistics: keep the first name.
+        var shown: [(LinearID, Int, Float, Float)] = []
+        for b in best.sorted(by: { $0.3 != $1.3 ? $0.3 > $1.3 : $0.0 < $1.0 }) {
+            if shown.contains(where: { $0.0.block == b.0.block && $0.1 == b.1 && $0.2 == b.2 }) { continue }
+            shown.append(b)
+            if shown.count == 5 { break }
+        }
+        for b in shown { t.rows.append([.string(b.0.description), .int(b.1), .number(Double(b.2)), .number(Double(b.3))]) }
+        let head = "activations of \(modelName) on \(datasetName): \(stats.tokens) tokens in \(stats.windows) windows, \(stats.byModule.count) layers"
+        let tail = wrapWords("acts[\"blk.3.ffn_down\"] is a layer's per-channel table; `outliers acts` ranks the outlier channels of every layer", width: style.width, indent: "").joined(separator: "\n")
+        return [.text(head), .table(t), .text(tail)]
+    }
+    public var fieldNames: [String] { ["tokens", "windows", "layers"] }
+    public func field(_ f: String) -> Value? {
+        switch f {
+        case "tokens": return .int(stats.tokens)
+        case "windows": return .int(stats.windows)
+        case "layers": return .list(stats.byModule.keys.sorted().map { .string($0.description) })
+        default: return nil
+        }
+    }
+    public func index(_ items: [IndexKey]) throws -> Value? {
+        guard items.count == 1, case .value(.string(let s)) = items[0] else {
+            throw BuiltinError("activations are indexed by a layer name: acts[\"blk.3.ffn_down\"]")
+        }
+        guard let id = LinearID(s), let st = stats.byModule[id] else {
+            throw BuiltinError("no layer '\(s)'\(didYouMean(s, stats.byModule.keys.map(\.description)))")
+        }
+        return .object(TableValue(channelTable(st, title: "input channels of \(id)")))
+    }
+}
+
+func channelTable(_ s: ChannelStats, title: String?, label: String = "channel") -> Table {
+    let ratio = s.outlierRatio
+    return Table(columns: [label, "max_abs", "mean_abs", "rms", "kurtosis", "ratio"],
+                 rows: (0..<s.channels).map { j in
+                     [.int(j), .number(Double(s.maxAbs[j])), .number(Double(s.meanAbs[j])), .number(Double(s.rms[j])),
+                      .number(Double(s.kurtosis[j])), .number(Double(ratio[j]))]
+                 }, title: title)
+}
+
+func tensorValue(_ t: Tensor) -> Value { .object(TensorValue(t)) }
+
+extension Arguments {
+    func tensorArg(_ name: String) throws -> Tensor {
+        guard case .object(let o) = self[name], let t = o as? TensorValue else { throw error(name, "expected a tensor") }
+        return t.tensor
+    }
+
+    func modelArg(_ name: String) throws -> (LlamaModel, String) {
+        guard case .object(let o) = self[name], let m = o as? any ModelValue else { throw error(name, "expected a model") }
+        return (m.model, m.name)
+    }
+
+    func datasetArg(_ name: String) throws -> DatasetValue {
+        guard case .object(let o) = self[name], let d = o as? DatasetValue else { throw error(name, "expected a dataset (see `text`)") }
+        return d
+    }
+}
+
+/// Runs engine work, turning engine errors into errors pointing at `argument`.
+func engine<T>(_ a: Arguments, _ argument: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as QuantError {
+        throw a.error(argument, e.message)
+    } catch let e as ModelFileError {
+        throw a.error(argument, e.description)
+    } catch let e as EvalError {
+        throw a.error(argument, e.message)
+    }
+}
+
+let gridNames = GridKind.allCases.map(\.rawValue)
+
+/// Quantization: the dimension constants, quantize, rtn, export, load_packed; the statistics and error builtins come from StatsLibrary and EvaluateLibrary.
+public enum QuantLibrary: NativeLibrary {
+    public static func register(in r: Registry) {
+        r.constant("oc", .string("oc"), doc: "per-OC grouping: g consecutive input columns of one output row")
+        r.constant("ic", .string("ic"), doc: "per-IC grouping: g consecutive output rows of one input column")
+        r.constant("ada", .string("ada"), doc: "AdaDim: per module, the dimension with the smaller block-level error")
+
+        r.register(quantizeCommand)
+        r.register(rtnCommand)
+        r.register(exportCommand)
+        r.register(loadPackedCommand)
+    }
+
+    static var quantizeCommand: Builtin {
+        Builtin(
+            name: "quantize", category: "quantize",
+            summary: "Quantize every linear layer of a model: RTN or GPTQ, per-OC, per-IC or AdaDim.",
+            help: """
+            dim=oc groups g input columns of one output row (the usual grouping); dim=ic groups g output rows of one input column, isolating outlier input channels; dim=ada picks per module the dimension whose quantized block reconstructs the calibration outputs best (criterion=block: q/k/v judged at the attention output, gate/up at the MLP output, greedy in module order; criterion=module: each module's own output). GPTQ and AdaDim need calib (a dataset). GPTQ+AdaDim chooses with the RTN criterion, then runs GPTQ once in the chosen dimension. group=0 means per-channel. A group size that does not divide the grouped dimension leaves a ragged last group (reported). The block criterion judges on the first `select` calibration windows; GPTQ's Hessians use all of them. ^C stops between blocks.
+            """,
+            examples: ["q = quantize m method=rtn bits=3 group=128 dim=oc", "q = quantize m method=gptq bits=3 dim=ada calib=calib", "for d in [oc, ic, ada] {\n  q = quantize m bits=4 dim=d calib=calib\n  print d, (perplexity q \"austen:pride\").ppl\n}"],
+            params: [Param("model", .model, doc: "the full-precision model"),
+                     Param("method", .choice(QuantMethod.allCases.map(\.rawValue)), default: .string("rtn"), doc: "rtn or gptq"),
+                     Param("bits", .int, default: .int(3), doc: "2…8"),
+                     Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
+                     Param("dim", .choice(["oc", "ic", "ada"]), default: .string("oc"), doc: "grouping dimension, or ada to choose per module"),
+                     Param("calib", .dataset, default: .none, doc: "calibration windows (needed by gptq and ada)"),
+                     Param("criterion", .choice(AdaCriterion.allCases.map(\.rawValue)), default: .string("block"), doc: "AdaDim's criterion"),
+                     Param("grid", .choice(gridNames), default: .string("minmax"), doc: "minmax (asymmetric, integer zero point), reference (zero clamped as in the reference code), gptq, symmetric, float-zero"),
+                     Param("select", .int, default: .int(16), doc: "calibration windows the block criterion judges on"),
+                     Param("damp", .number, default: .number(0.01), doc: "GPTQ damping, fraction of the mean Hessian diagonal"),
+                     Param("blocksize", .int, default: .int(128), doc: "GPTQ lazy-batch block size"),
+                     Param("actorder", .bool, default: .bool(true), doc: "GPTQ: quantize columns by descending Hessian diagonal"),
+                     Param("inputs", .choice(["fp", "quantized"]), default: .string("fp"), doc: "block inputs from the full-precision model or from the already-quantized blocks")],
+            returns: "a quantized model (runs like a model; fields choices, errors, ic_counts)",
+            run: { a, ctx in
+                let (m, mname) = try a.modelArg("model")
+                let dimName = try a.string("dim")
+                let dim: DimChoice = dimName == "ada"
+                    ? .ada(AdaCriterion(rawValue: try a.string("criterion"))!) : DimChoice(name: dimName)!
+                var o = QuantizeOptions(method: QuantMethod(rawValue: try a.string("method"))!, bits: try a.int("bits", min: 2, max: 8),
+                                        group: try a.int("group", min: 0), dim: dim, grid: GridKind(rawValue: try a.string("grid"))!)
+                o.selectionWindows = try a.int("select", min: 1)
+                o.gptq = GPTQOptions(damp: try a.number("damp"), blockSize: try a.int("blocksize", min: 1), actOrder: try a.bool("actorder"))
+                o.quantizedInputs = try a.string("inputs") == "quantized"
+                var windows: [[Int32]] = []
+                if case .object = a["calib"] { windows = try a.datasetArg("calib").windows }
+                if o.needsCalibration && windows.isEmpty {
+                    throw a.error("calib", "\(o.method.rawValue) with dim=\(dimName) needs calibration data", notes: ["calib = text \"austen:emma\" windows=128 ctx=512"])
+                }
+                if o.method == .rtn, case .ada = o.dim { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
+                let q = try engine(a, "group") {
+                    try quantizeModel(m, options: o, calibration: windows, progress: { label, d, t in ctx.progress("quantize: " + label, d, t) },
+                                      shouldStop: ctx.shouldStop)
+                }
+                return .object(QuantizedModelValue(q, base: m, baseName: mname))
+            })
+    }
+
+    static var rtnCommand: Builtin {
+        Builtin(
+            name: "rtn", category: "quantize", summary: "Round-to-nearest quantization of one tensor: codes, scales, zeros and the dequantized values.",
+            help: "scale = (max − min)/(2^b − 1), zero = round(−min/scale), q = clamp(round(w/scale) + zero), ŵ = (q − zero)·scale, with round-half-to-even. Per-OC parameters form an [out, ⌈in/g⌉] grid, per-IC an [⌈out/g⌉, in] grid.",
+            examples: ["w = m[\"blk.3.ffn_down\"]\nr = rtn w bits=3 group=128 dim=ic\nprint r.mse, r.ragged", "rtn (tensor [[0.5, 0.6, 0.7, 1.0]]) bits=2 group=4 grid=reference"],
+            params: [Param("tensor", .tensor, doc: "a 2-D weight [out, in]"),
+                     Param("bits", .int, default: .int(3), doc: "2…8"),
+                     Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
+                     Param("dim", .choice(["oc", "ic"]), default: .string("oc"), doc: "grouping dimension"),
+                     Param("grid", .choice(gridNames), default: .string("minmax"), doc: "the grid")],
+            returns: "a record {codes, scales, zeros, dequantized, error, mse, ragged}",
+            run: { a, _ in
+                let w = try a.tensorArg("tensor")
+                // The engine's codes are integers: nan, inf and values beyond Float's range after
+                // scaling would trap there.
+                guard w.data.allSatisfy({ $0.isFinite && abs($0) < 1e30 }) else {
+                    throw a.error("tensor", "rtn needs finite values (below 1e30 in size): this tensor has nan, inf or huge entries")
+                }
+                let spec = QuantSpec(bits: try a.int("bits"), group: try a.int("group", min: 0), dim: QuantDim(rawValue: try a.string("dim"))!,
+                                     grid: GridKind(rawValue: try a.string("grid"))!)
+                let q = try engine(a, "group") { try quantizeRTN(w, spec) }
+                let err = try q.dequantized.subtracting(w)
+                let mse = err.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(err.count, 1))
+                return .record(Record([("codes", tensorValue(Tensor(shape: q.shape, data: q.codes.map(Float.init)))),
+                                       ("scales", tensorValue(q.scales)), ("zeros", tensorValue(q.zeros)),
+                                       ("dequantized", tensorValue(q.dequantized)), ("error", tensorValue(err)),
+                                       ("mse", .number(mse)), ("ragged", .bool(q.ragged))]))
+            })
+    }
+
+
+
+
+
+
+
+    static var exportCommand: Builtin {
+        Builtin(
+            name: "export", category: "quantize", summary: "Write a quantized model: fake-quant GGUF (F32/F16 weights, original metadata and tokenizer) or ada's packed safetensors.",
+            help: "format=gguf writes a GGUF that ada and llama.cpp load; format=packed writes the integer codes bit-packed with their scales and zero points (see docs/language.md), which `load_packed` reads back bit-exactly. Files are written atomically.",
+            examples: ["export q \"smollm2-w3.gguf\"", "export q \"smollm2-w3.safetensors\" format=packed"],
+            params: [Param("model", .object("quantized model"), doc: "the quantized model"), Param("path", .string, doc: "output file"),
+                     Param("format", .choice(["gguf", "packed"]), default: .string("gguf"), doc: "gguf or packed"),
+                     Param("type", .choice(["f32", "f16"]), default: .string("f32"), doc: "GGUF weight type")],
+            returns: "the path",
+            run: { a, _ in
+                guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
+                let path = try a.string("path")
+                try engine(a, "path") {
+                    if try a.string("format") == "packed" {
+                        try PackedFormat.write(q.quantized, to: path)
+                    } else {
+                        try exportGGUF(q.model, to: path, as: ExportFloat(rawValue: try a.string("type"))!)
+                    }
+                }
+                return .string(path)
+            })
+    }
+
+    static var loadPackedCommand: Builtin {
+        Builtin(
+            name: "load_packed", category: "quantize", summary: "Apply a packed safetensors file (from `export … format=packed`) to its base model.",
+            examples: ["q2 = load_packed \"smollm2-w3.safetensors\" m"],
+            params: [Param("path", .string, doc: "the packed file"), Param("model", .model, doc: "the base model it was quantized from")],
+            returns: "a model",
+            run: { a, _ in
+                let (m, name) = try a.modelArg("model")
+                let path = try a.string("path")
+                let applied = try engine(a, "path") { try PackedFormat.apply(path, to: m) }
+                return .object(LoadedModel(model: applied, name: "\(name) + \((path as NSString).lastPathComponent)"))
+            })
+    }
+}
