@@ -90,8 +90,8 @@ struct EngineBench: ParsableCommand {
 struct QuantBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "quant", abstract: "Time a whole-model quantization.")
     @Option var model = "smollm2"
-    @Option var method = "gptq"
-    @Option var dim = "ada"
+    @Option var method: QuantMethod = .gptq
+    @Option var dim: DimChoice = .ada(.block)
     @Option var bits = 3
     @Option var group = 128
     @Option(help: "Calibration windows from Emma.") var calib = 128
@@ -106,10 +106,7 @@ struct QuantBench: ParsableCommand {
             let t0 = wallClock()
             let cal = try evaluationWindows(m.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: ctx)
             let tTok = wallClock() - t0
-            guard let d = DimChoice(name: dim), let meth = QuantMethod(rawValue: method) else {
-                throw ValidationError("bad --dim or --method")
-            }
-            var opts = QuantizeOptions(method: meth, bits: bits, group: group, dim: d)
+            var opts = QuantizeOptions(method: method, bits: bits, group: group, dim: dim)
             if let select { opts.selectionWindows = select }
             let t1 = wallClock()
             let q = try quantizeModel(m, options: opts, calibration: cal)
@@ -130,10 +127,10 @@ struct QuantBench: ParsableCommand {
 /// One-off quantization with a perplexity report.
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "quantize", abstract: "Quantize and report perplexity and AdaDim choices.")
-    @Option var grid = "minmax"
+    @Option var grid: GridKind = .minmax
     @Option var model = "smollm2"
-    @Option var method = "rtn"
-    @Option var dim = "oc"
+    @Option var method: QuantMethod = .rtn
+    @Option var dim: DimChoice = .fixed(.oc)
     @Option var bits = 3
     @Option var group = 128
     @Option var calib = 128
@@ -143,8 +140,7 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         do {
             let m = try LlamaModel.load(path: DataPaths.model(model))
-            guard let d = DimChoice(name: dim), let meth = QuantMethod(rawValue: method), let gk = GridKind(rawValue: grid) else { throw ValidationError("bad --dim, --method or --grid") }
-            var opts = QuantizeOptions(method: meth, bits: bits, group: group, dim: d, grid: gk)
+            var opts = QuantizeOptions(method: method, bits: bits, group: group, dim: dim, grid: grid)
             opts.selectionWindows = select
             let cal = opts.needsCalibration ? try evaluationWindows(m.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: ctx) : []
             let q = try quantizeModel(m, options: opts, calibration: cal)
@@ -166,6 +162,9 @@ struct Results: ParsableCommand {
     @Option var ctx = 512
     @Option(help: "Evaluation windows from Pride and Prejudice.") var windows = 8
     @Option(help: "Write the Markdown table here as well as to standard output.") var out: String?
+
+    /// The three groupings every row of the table is measured in.
+    static let dims: [DimChoice] = [.fixed(.oc), .fixed(.ic), .ada(.block)]
 
     func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
 
@@ -189,18 +188,18 @@ struct Results: ParsableCommand {
             var selectSeconds: [Double] = []
             for (bits, group) in configs {
                 var adaReports: [ModuleReport] = []
-                for dim in ["oc", "ic", "ada"] {
-                    var o = QuantizeOptions(method: .rtn, bits: bits, group: group, dim: DimChoice(name: dim)!)
+                for dim in Self.dims {
+                    var o = QuantizeOptions(method: .rtn, bits: bits, group: group, dim: dim)
                     o.selectionWindows = select
                     let q = try quantizeModel(m, options: o, calibration: Array(cal.prefix(select)))
-                    if dim == "ada" { adaReports = q.reports; selectSeconds.append(q.timings.selection) }
+                    if dim == .ada(.block) { adaReports = q.reports; selectSeconds.append(q.timings.selection) }
                     let p = try ppl(q.model)
                     table["rtn \(dim)", default: []].append(p)
                     log(String(format: "%@: %.3f", o.description as NSString, p))
                 }
-                for dim in ["oc", "ic", "ada"] {
-                    let o = QuantizeOptions(method: .gptq, bits: bits, group: group, dim: DimChoice(name: dim)!)
-                    let q = try quantizeGPTQModel(m, options: o, hessians: hess, choices: dim == "ada" ? adaReports : nil)
+                for dim in Self.dims {
+                    let o = QuantizeOptions(method: .gptq, bits: bits, group: group, dim: dim)
+                    let q = try quantizeGPTQModel(m, options: o, hessians: hess, choices: dim == .ada(.block) ? adaReports : nil)
                     let p = try ppl(q.model)
                     table["gptq \(dim)", default: []].append(p)
                     log(String(format: "%@: %.3f", o.description as NSString, p))
@@ -229,4 +228,13 @@ struct Results: ParsableCommand {
             if let out { try md.write(toFile: out, atomically: true, encoding: .utf8) }
         } catch { throw fail(error) }
     }
+}
+
+// The engine's option enums are the command line's option types: their words are declared
+// once (by the enums) and parsed once (by ArgumentParser), with the valid values in --help.
+extension QuantMethod: ExpressibleByArgument {}
+extension GridKind: ExpressibleByArgument {}
+extension DimChoice: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+    public static var allValueStrings: [String] { ["oc", "ic", "ada", "ada-module"] }
 }

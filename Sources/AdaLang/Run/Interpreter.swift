@@ -5,8 +5,8 @@ public final class UserFunction {
     public let name: String
     public let params: [FunctionParam]
     let body: [Stmt]
-    let file: SourceFile
-    let range: SourceRange
+    public let file: SourceFile
+    public let range: SourceRange
 
     init(name: String, params: [FunctionParam], body: [Stmt], file: SourceFile, range: SourceRange) {
         self.name = name

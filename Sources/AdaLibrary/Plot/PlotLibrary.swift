@@ -66,7 +66,7 @@ public enum PlotLibrary: NativeLibrary {
                      Param("levels", .oneOf([.list(.number), .tensor]), default: .none, doc: "histogram: values to mark (quantization levels)"),
                      Param("titles", .list(.string), default: .none, doc: "heatmap: panel titles for a list of tensors"),
                      Param("log", .bool, default: .bool(false), doc: "logarithmic value axis", keywordOnly: true),
-                     Param("pool", .choice(PoolMode.allCases.map(\.rawValue)), default: .string("max"), doc: "heatmap: max or mean of the entries a cell covers", keywordOnly: true),
+                     Param("pool", choice: PoolMode.self, default: .max, doc: "heatmap: max or mean of the entries a cell covers", keywordOnly: true),
                      Param("to", .string, default: .none, doc: "also write the plot as SVG to this file (.svg)", keywordOnly: true),
                      Param("ascii", .bool, default: .bool(false), doc: "draw with ASCII characters only", keywordOnly: true),
                      Param("width", .int, default: .none, doc: "terminal width in characters (30…300); none: the display width", keywordOnly: true),
@@ -79,7 +79,7 @@ public enum PlotLibrary: NativeLibrary {
                 if case .string(let t) = a["ylabel"] { p.ylabel = t }
                 if a.isGiven("log") { p.logY = try a.bool("log") }
                 if a.isGiven("ascii") { p.ascii = try a.bool("ascii") }
-                if a.isGiven("pool") { p.pool = PoolMode(rawValue: try a.string("pool"))! }
+                if a.isGiven("pool") { p.pool = try a.choice("pool", as: PoolMode.self) }
                 if let w = try a.optionalInt("width", min: 30, max: 300) { p.width = w }
                 if let h = try a.optionalInt("height", min: 4, max: 100) { p.height = h }
                 if p.logY {

@@ -210,7 +210,6 @@ func engine<T>(_ a: Arguments, _ argument: String, _ body: () throws -> T) throw
     }
 }
 
-let gridNames = GridKind.allCases.map(\.rawValue)
 
 /// Quantization: the dimension constants, quantize, rtn, export, load_packed; the statistics and error builtins come from StatsLibrary and EvaluateLibrary.
 public enum QuantLibrary: NativeLibrary {
@@ -234,13 +233,13 @@ public enum QuantLibrary: NativeLibrary {
             """,
             examples: ["q = quantize m method=rtn bits=3 group=128 dim=oc", "q = quantize m method=gptq bits=3 dim=ada calib=calib", "for d in [oc, ic, ada] {\n  q = quantize m bits=4 dim=d calib=calib\n  print d, (perplexity q \"austen:pride\").ppl\n}"],
             params: [Param("model", .model, doc: "the full-precision model"),
-                     Param("method", .choice(QuantMethod.allCases.map(\.rawValue)), default: .string("rtn"), doc: "rtn or gptq"),
+                     Param("method", choice: QuantMethod.self, default: .rtn, doc: "rtn or gptq"),
                      Param("bits", .int, default: .int(3), doc: "2…8"),
                      Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
                      Param("dim", .choice(["oc", "ic", "ada"]), default: .string("oc"), doc: "grouping dimension, or ada to choose per module"),
                      Param("calib", .dataset, default: .none, doc: "calibration windows (needed by gptq and ada)"),
-                     Param("criterion", .choice(AdaCriterion.allCases.map(\.rawValue)), default: .string("block"), doc: "AdaDim's criterion"),
-                     Param("grid", .choice(gridNames), default: .string("minmax"), doc: "minmax (asymmetric, integer zero point), reference (zero clamped as in the reference code), gptq, symmetric, float-zero"),
+                     Param("criterion", choice: AdaCriterion.self, default: .block, doc: "AdaDim's criterion"),
+                     Param("grid", choice: GridKind.self, default: .minmax, doc: "minmax (asymmetric, integer zero point), reference (zero clamped as in the reference code), gptq, symmetric, float-zero"),
                      Param("select", .int, default: .int(16), doc: "calibration windows the block criterion judges on"),
                      Param("damp", .number, default: .number(0.01), doc: "GPTQ damping, fraction of the mean Hessian diagonal"),
                      Param("blocksize", .int, default: .int(128), doc: "GPTQ lazy-batch block size"),
@@ -250,10 +249,10 @@ public enum QuantLibrary: NativeLibrary {
             run: { a, ctx in
                 let (m, mname) = try a.modelArg("model")
                 let dimName = try a.string("dim")
-                let dim: DimChoice = dimName == "ada"
-                    ? .ada(AdaCriterion(rawValue: try a.string("criterion"))!) : DimChoice(name: dimName)!
-                var o = QuantizeOptions(method: QuantMethod(rawValue: try a.string("method"))!, bits: try a.int("bits", min: 2, max: 8),
-                                        group: try a.int("group", min: 0), dim: dim, grid: GridKind(rawValue: try a.string("grid"))!)
+                let dim: DimChoice = dimName == "ada" ? .ada(try a.choice("criterion", as: AdaCriterion.self))
+                    : .fixed(try a.choice("dim", as: QuantDim.self))
+                var o = QuantizeOptions(method: try a.choice("method", as: QuantMethod.self), bits: try a.int("bits", min: 2, max: 8),
+                                        group: try a.int("group", min: 0), dim: dim, grid: try a.choice("grid", as: GridKind.self))
                 o.selectionWindows = try a.int("select", min: 1)
                 o.gptq = GPTQOptions(damp: try a.number("damp"), blockSize: try a.int("blocksize", min: 1), actOrder: try a.bool("actorder"))
                 o.quantizedInputs = try a.string("inputs") == "quantized"
@@ -279,8 +278,8 @@ public enum QuantLibrary: NativeLibrary {
             params: [Param("tensor", .tensor, doc: "a 2-D weight [out, in]"),
                      Param("bits", .int, default: .int(3), doc: "2…8"),
                      Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
-                     Param("dim", .choice(["oc", "ic"]), default: .string("oc"), doc: "grouping dimension"),
-                     Param("grid", .choice(gridNames), default: .string("minmax"), doc: "the grid")],
+                     Param("dim", choice: QuantDim.self, default: .oc, doc: "grouping dimension"),
+                     Param("grid", choice: GridKind.self, default: .minmax, doc: "the grid")],
             returns: "a record {codes, scales, zeros, dequantized, error, mse, ragged}",
             run: { a, _ in
                 let w = try a.tensorArg("tensor")
@@ -289,8 +288,8 @@ public enum QuantLibrary: NativeLibrary {
                 guard w.data.allSatisfy({ $0.isFinite && abs($0) < 1e30 }) else {
                     throw a.error("tensor", "rtn needs finite values (below 1e30 in size): this tensor has nan, inf or huge entries")
                 }
-                let spec = QuantSpec(bits: try a.int("bits"), group: try a.int("group", min: 0), dim: QuantDim(rawValue: try a.string("dim"))!,
-                                     grid: GridKind(rawValue: try a.string("grid"))!)
+                let spec = QuantSpec(bits: try a.int("bits"), group: try a.int("group", min: 0), dim: try a.choice("dim", as: QuantDim.self),
+                                     grid: try a.choice("grid", as: GridKind.self))
                 let q = try engine(a, "group") { try quantizeRTN(w, spec) }
                 let err = try q.dequantized.subtracting(w)
                 let mse = err.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(err.count, 1))
@@ -314,7 +313,7 @@ public enum QuantLibrary: NativeLibrary {
             examples: ["export q \"smollm2-w3.gguf\"", "export q \"smollm2-w3.safetensors\" format=packed"],
             params: [Param("model", .object("quantized model"), doc: "the quantized model"), Param("path", .string, doc: "output file"),
                      Param("format", .choice(["gguf", "packed"]), default: .string("gguf"), doc: "gguf or packed"),
-                     Param("type", .choice(["f32", "f16"]), default: .string("f32"), doc: "GGUF weight type")],
+                     Param("type", choice: ExportFloat.self, default: .f32, doc: "GGUF weight type")],
             returns: "the path",
             run: { a, _ in
                 guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
@@ -323,7 +322,7 @@ public enum QuantLibrary: NativeLibrary {
                     if try a.string("format") == "packed" {
                         try PackedFormat.write(q.quantized, to: path)
                     } else {
-                        try exportGGUF(q.model, to: path, as: ExportFloat(rawValue: try a.string("type"))!)
+                        try exportGGUF(q.model, to: path, as: try a.choice("type", as: ExportFloat.self))
                     }
                 }
                 return .string(path)

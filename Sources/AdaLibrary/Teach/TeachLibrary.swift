@@ -57,6 +57,49 @@ func median(_ xs: [Double]) -> Double {
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
 }
 
+/// The elements of the group holding (r, c), and a phrase saying where it is.
+func groupElements(rows: Int, cols: Int, g: Int, dim: QuantDim, at: (Int, Int)) -> ([(Int, Int)], String) {
+    let (r, c) = at
+    if dim == .oc {
+        let lo = (c / g) * g, hi = min(lo + g, cols)
+        let where_ = (rows == 1 ? "" : "row \(r), ") + (hi - lo == cols ? "all \(cols) columns" : "columns \(lo)…\(hi - 1)") + " (one output, \(hi - lo) inputs)"
+        return ((lo..<hi).map { (r, $0) }, where_)
+    }
+    let lo = (r / g) * g, hi = min(lo + g, rows)
+    let where_ = "column \(c), " + (hi - lo == rows ? "all \(rows) rows" : "rows \(lo)…\(hi - 1)") + " (one input, \(hi - lo) outputs)"
+    return ((lo..<hi).map { ($0, c) }, where_)
+}
+
+/// Steps 3 and 4 of `explain` on a group: how the grid's scale and zero point are found.
+func gridSteps(_ gp: GroupParams, grid: GridKind, bits: Int, mn: Float, mx: Float, rawZero: Double) -> [String] {
+    let maxq = Float((1 << bits) - 1)
+    var out: [String] = []
+    switch grid {
+    case .minmax, .reference:
+        out.append("3. the step between levels:")
+        out.append("     scale = (max − min) / (2^\(bits) − 1) = \(short(Double(mx - mn))) / \(Int(maxq)) = \(short(Double(gp.scale)))")
+        out.append("4. the zero point, the code that stands for 0.0:")
+        out.append("     zero = round(−min / scale) = round(\(short(rawZero))) = \(short(rawZero.rounded(.toNearestOrEven)))"
+                    + (grid == .reference && Double(gp.zero) != rawZero.rounded(.toNearestOrEven) ? ", clamped to 0…\(Int(maxq)): \(short(Double(gp.zero)))" : ""))
+    case .floatzero:
+        out.append("3. the step between levels:")
+        out.append("     scale = (max − min) / (2^\(bits) − 1) = \(short(Double(gp.scale)))")
+        out.append("4. a real-valued zero point:")
+        out.append("     zero = −min / scale = \(short(Double(gp.zero)))")
+    case .gptq:
+        out.append("3. GPTQ's grid widens the range to include 0:")
+        out.append("     scale = (max(max, 0) − min(min, 0)) / \(Int(maxq)) = \(short(Double(gp.scale)))")
+        out.append("4. the zero point:")
+        out.append("     zero = round(−min(min, 0) / scale) = \(short(Double(gp.zero)))")
+    case .symmetric:
+        out.append("3. a symmetric grid:")
+        out.append("     scale = 2·max|w| / (2^\(bits) − 1) = \(short(Double(gp.scale)))")
+        out.append("4. the zero point sits in the middle:")
+        out.append("     zero = \(short(Double(gp.zero)))")
+    }
+    return out
+}
+
 /// `explain` on one group: every step of round-to-nearest, in text, a table and a histogram.
 func explainGroup(_ w: Tensor, bits: Int, group: Int, dim: QuantDim, grid: GridKind, at: (Int, Int), name: String) throws -> ExplainValue {
     let (rows, cols) = (w.shape[0], w.shape[1])
@@ -66,18 +109,7 @@ func explainGroup(_ w: Tensor, bits: Int, group: Int, dim: QuantDim, grid: GridK
     guard r >= 0 && r < rows && c >= 0 && c < cols else {
         throw BuiltinError("at=[\(r), \(c)] is outside the tensor \(w.shape)", argument: "at")
     }
-    // The group holding element (r, c).
-    var idx: [(Int, Int)] = []
-    let where_: String
-    if dim == .oc {
-        let lo = (c / g) * g, hi = min(lo + g, cols)
-        idx = (lo..<hi).map { (r, $0) }
-        where_ = (rows == 1 ? "" : "row \(r), ") + (hi - lo == cols ? "all \(cols) columns" : "columns \(lo)…\(hi - 1)") + " (one output, \(hi - lo) inputs)"
-    } else {
-        let lo = (r / g) * g, hi = min(lo + g, rows)
-        idx = (lo..<hi).map { ($0, c) }
-        where_ = "column \(c), " + (hi - lo == rows ? "all \(rows) rows" : "rows \(lo)…\(hi - 1)") + " (one input, \(hi - lo) outputs)"
-    }
+    let (idx, where_) = groupElements(rows: rows, cols: cols, g: g, dim: dim, at: (r, c))
     let values = idx.map { Double(w.data[$0.0 * cols + $0.1]) }
     let fvalues = idx.map { w.data[$0.0 * cols + $0.1] }
     let mn = fvalues.min()!, mx = fvalues.max()!
@@ -101,29 +133,7 @@ func explainGroup(_ w: Tensor, bits: Int, group: Int, dim: QuantDim, grid: GridK
     head.append("1. the group's \(values.count) values:")
     head.append("     " + numberLine(values))
     head.append("2. their range:  min = \(short(Double(mn)))   max = \(short(Double(mx)))")
-    switch grid {
-    case .minmax, .reference:
-        head.append("3. the step between levels:")
-        head.append("     scale = (max − min) / (2^\(bits) − 1) = \(short(Double(mx - mn))) / \(Int(maxq)) = \(short(Double(gp.scale)))")
-        head.append("4. the zero point, the code that stands for 0.0:")
-        head.append("     zero = round(−min / scale) = round(\(short(rawZero))) = \(short(rawZero.rounded(.toNearestOrEven)))"
-                    + (grid == .reference && Double(gp.zero) != rawZero.rounded(.toNearestOrEven) ? ", clamped to 0…\(Int(maxq)): \(short(Double(gp.zero)))" : ""))
-    case .floatzero:
-        head.append("3. the step between levels:")
-        head.append("     scale = (max − min) / (2^\(bits) − 1) = \(short(Double(gp.scale)))")
-        head.append("4. a real-valued zero point:")
-        head.append("     zero = −min / scale = \(short(Double(gp.zero)))")
-    case .gptq:
-        head.append("3. GPTQ's grid widens the range to include 0:")
-        head.append("     scale = (max(max, 0) − min(min, 0)) / \(Int(maxq)) = \(short(Double(gp.scale)))")
-        head.append("4. the zero point:")
-        head.append("     zero = round(−min(min, 0) / scale) = \(short(Double(gp.zero)))")
-    case .symmetric:
-        head.append("3. a symmetric grid:")
-        head.append("     scale = 2·max|w| / (2^\(bits) − 1) = \(short(Double(gp.scale)))")
-        head.append("4. the zero point sits in the middle:")
-        head.append("     zero = \(short(Double(gp.zero)))")
-    }
+    head += gridSteps(gp, grid: grid, bits: bits, mn: mn, mx: mx, rawZero: rawZero)
     head.append("5. the grid: 2^\(bits) = \(nLevels) levels, ŵ = (q − zero) · scale:")
     let lf = NumberFormat.choose(levels)
     let shownLevels = nLevels <= 16 ? Array(0..<nLevels) : Array(0..<6) + [-1] + Array((nLevels - 6)..<nLevels)
@@ -262,55 +272,18 @@ public enum TeachLibrary: NativeLibrary {
                      Param("layer", .string, default: .none, doc: "with a model: the layer (blk.N.KIND)"),
                      Param("bits", .int, default: .int(3), doc: "2…8"),
                      Param("group", .int, default: .none, doc: "group size; 0: per-channel; none: the whole row of a small tensor, else 128"),
-                     Param("dim", .choice(["oc", "ic"]), default: .string("oc"), doc: "one group: its dimension"),
-                     Param("grid", .choice(gridNames), default: .string("minmax"), doc: "the grid"),
+                     Param("dim", choice: QuantDim.self, default: .oc, doc: "one group: its dimension"),
+                     Param("grid", choice: GridKind.self, default: .minmax, doc: "the grid"),
                      Param("at", .list(.int), default: .list([.int(0), .int(0)]), doc: "one group: an element [row, col] in the group (a 1-D tensor: [0, i])"),
                      Param("channel", .int, default: .none, doc: "compare per-OC and per-IC around this input channel"),
                      Param("acts", .oneOf([.object("activations"), .table]), default: .none, doc: "activations (from capture) or a layer's channel table, to weigh errors by E[x²]")],
             returns: "an explanation (fields: per group values, min, max, scale, zero, levels, codes, dequantized, error, mse; per layer mse_oc, mse_ic, …; plot)",
             run: { a, _ in
                 let bits = try a.int("bits", min: 2, max: 8)
-                let grid = GridKind(rawValue: try a.string("grid"))!
-                var w: Tensor
-                var name: String
-                var layerName: String?
-                if case .object(let o) = a["value"], let mv = o as? any ModelValue {
-                    guard case .string(let l) = a["layer"] else {
-                        throw a.error("layer", "with a model, name a layer: explain m \"blk.3.ffn_down\"", notes: ["'layers m' lists them"])
-                    }
-                    do { w = try modelTensor(mv.model, l) } catch let e as BuiltinError { throw a.error("layer", e.message, notes: e.notes) }
-                    name = l
-                    layerName = l
-                } else {
-                    w = try a.tensorArg("value")
-                    if a.isGiven("layer") { throw a.error("layer", "layer= goes with a model: explain m \"blk.3.ffn_down\"") }
-                    name = "tensor \(w.shape)"
-                }
-                if w.rank == 1 { w = Tensor(shape: [1, w.count], data: w.data) }
-                guard w.rank == 2, w.count > 0 else { throw a.error("value", "explain needs a 1-D or 2-D tensor, got shape \(w.shape)") }
-                guard w.data.allSatisfy({ $0.isFinite && abs($0) < 1e30 }) else {
-                    throw a.error("value", "explain needs finite values (below 1e30 in size): this tensor has nan, inf or huge entries")
-                }
+                let grid = try a.choice("grid", as: GridKind.self)
+                let (w, name, layerName) = try explainWeight(a)
                 let (rows, cols) = (w.shape[0], w.shape[1])
-                // Activation scale per input channel.
-                var xrms: [Double]?
-                var xmax: [Double]?
-                switch a["acts"] {
-                case .object(let o as ActivationsValue):
-                    guard let l = layerName, let id = LinearID(l), let st = o.stats.byModule[id] else {
-                        throw a.error("acts", layerName == nil ? "with activations, name the layer: explain m \"blk.3.ffn_down\" acts=acts"
-                                      : "the activations have no layer '\(layerName!)'")
-                    }
-                    xrms = st.rms.map(Double.init)
-                    xmax = st.maxAbs.map(Double.init)
-                case .object(let o as TableValue):
-                    guard let c = o.table.column("rms"), c.count == cols else {
-                        throw a.error("acts", "expected a channel table with an rms column of \(cols) rows (acts[\"blk.N.KIND\"])")
-                    }
-                    xrms = c.map { $0.number ?? 0 }
-                    xmax = o.table.column("max_abs")?.map { $0.number ?? 0 }
-                default: break
-                }
+                let (xrms, xmax) = try explainActivations(a, layer: layerName, cols: cols)
                 let contrast = a.isGiven("channel") || layerName != nil
                 if contrast {
                     let group = try a.optionalInt("group", min: 0) ?? 128
@@ -334,7 +307,7 @@ public enum TeachLibrary: NativeLibrary {
                 }
                 let at = (a["at"].list ?? []).compactMap(\.integer)
                 guard at.count == 2 else { throw a.error("at", "at= is [row, col]") }
-                let dim = QuantDim(rawValue: try a.string("dim"))!
+                let dim = try a.choice("dim", as: QuantDim.self)
                 let along = dim == .oc ? cols : rows
                 let group = try a.optionalInt("group", min: 0) ?? (w.count <= 256 ? 0 : min(128, along))
                 return .object(try engine(a, "group") {
@@ -353,7 +326,7 @@ public enum TeachLibrary: NativeLibrary {
                      Param("data", .dataset, doc: "calibration windows"),
                      Param("bits", .int, default: .int(3), doc: "2…8"),
                      Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
-                     Param("dim", .choice(["oc", "ic"]), default: .string("oc"), doc: "grouping dimension"),
+                     Param("dim", choice: QuantDim.self, default: .oc, doc: "grouping dimension"),
                      Param("damp", .number, default: .number(0.01), doc: "damping, fraction of the mean Hessian diagonal"),
                      Param("actorder", .bool, default: .bool(true), doc: "quantize columns by descending Hessian diagonal")],
             returns: "a record {weight_mse, output_mse, rtn_weight_mse, rtn_output_mse, error, rtn_error, dequantized, tokens}",
@@ -373,7 +346,7 @@ public enum TeachLibrary: NativeLibrary {
                 var h = Hessian(size: w.shape[1])
                 stream.trace { _, tr, _ in h.add(tr.input(of: id.kind)) }
                 let spec = QuantSpec(bits: try a.int("bits", min: 2, max: 8), group: try a.int("group", min: 0),
-                                     dim: QuantDim(rawValue: try a.string("dim"))!)
+                                     dim: try a.choice("dim", as: QuantDim.self))
                 let opts = GPTQOptions(damp: try a.number("damp"), blockSize: 128, actOrder: try a.bool("actorder"))
                 let g = try engine(a, "group") { try quantizeGPTQ(w, hessian: h, spec: spec, options: opts, shouldStop: ctx.shouldStop) }
                 let rq = try engine(a, "group") { try quantizeRTN(w, spec) }
@@ -390,4 +363,53 @@ public enum TeachLibrary: NativeLibrary {
                 ]))
             })
     }
+}
+
+/// The tensor `explain` works on: a tensor argument, or a model's layer (as a 2-D weight).
+func explainWeight(_ a: Arguments) throws -> (Tensor, String, String?) {
+    var w: Tensor
+    var name: String
+    var layerName: String?
+    if case .object(let o) = a["value"], let mv = o as? any ModelValue {
+        guard case .string(let l) = a["layer"] else {
+            throw a.error("layer", "with a model, name a layer: explain m \"blk.3.ffn_down\"", notes: ["'layers m' lists them"])
+        }
+        do { w = try modelTensor(mv.model, l) } catch let e as BuiltinError { throw a.error("layer", e.message, notes: e.notes) }
+        name = l
+        layerName = l
+    } else {
+        w = try a.tensorArg("value")
+        if a.isGiven("layer") { throw a.error("layer", "layer= goes with a model: explain m \"blk.3.ffn_down\"") }
+        name = "tensor \(w.shape)"
+    }
+    if w.rank == 1 { w = Tensor(shape: [1, w.count], data: w.data) }
+    guard w.rank == 2, w.count > 0 else { throw a.error("value", "explain needs a 1-D or 2-D tensor, got shape \(w.shape)") }
+    guard w.data.allSatisfy({ $0.isFinite && abs($0) < 1e30 }) else {
+        throw a.error("value", "explain needs finite values (below 1e30 in size): this tensor has nan, inf or huge entries")
+    }
+    return (w, name, layerName)
+}
+
+/// Activation scales per input channel for `explain` (acts=): RMS and max|x|, or none.
+func explainActivations(_ a: Arguments, layer layerName: String?, cols: Int) throws -> ([Double]?, [Double]?) {
+    // Activation scale per input channel.
+    var xrms: [Double]?
+    var xmax: [Double]?
+    switch a["acts"] {
+    case .object(let o as ActivationsValue):
+        guard let l = layerName, let id = LinearID(l), let st = o.stats.byModule[id] else {
+            throw a.error("acts", layerName == nil ? "with activations, name the layer: explain m \"blk.3.ffn_down\" acts=acts"
+                          : "the activations have no layer '\(layerName!)'")
+        }
+        xrms = st.rms.map(Double.init)
+        xmax = st.maxAbs.map(Double.init)
+    case .object(let o as TableValue):
+        guard let c = o.table.column("rms"), c.count == cols else {
+            throw a.error("acts", "expected a channel table with an rms column of \(cols) rows (acts[\"blk.N.KIND\"])")
+        }
+        xrms = c.map { $0.number ?? 0 }
+        xmax = o.table.column("max_abs")?.map { $0.number ?? 0 }
+    default: break
+    }
+    return (xrms, xmax)
 }

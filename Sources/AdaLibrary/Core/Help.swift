@@ -1,3 +1,4 @@
+import AdaLang
 import Foundation
 
 /// Keywords with their one-line help (for `help` and completion).

@@ -1,8 +1,5 @@
+import AdaLang
 import Foundation
-
-public enum AdaVersion {
-    public static let string = "0.1.0"
-}
 
 /// Writing sessions as replayable scripts.
 public enum SessionWriter {
