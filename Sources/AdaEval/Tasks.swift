@@ -71,7 +71,7 @@ public func runTask(_ task: EvalTaskName, model: LlamaModel, limit: Int?, root: 
                     shouldStop: (() -> Bool)? = nil) throws -> TaskRun {
     let start = DispatchTime.now().uptimeNanoseconds
     let items = try loadTaskItems(task, limit: limit, root: root)
-    guard !items.isEmpty else { throw EvalError("\(task.rawValue): no examples") }
+    guard !items.isEmpty else { throw EvalError("\(task.rawValue): no examples", origin: (limit ?? 1) < 1 ? .limit : .task) }
     return try runItems(task, items: items, model: model, batchTokens: batchTokens, start: start,
                         progress: progress, shouldStop: shouldStop)
 }

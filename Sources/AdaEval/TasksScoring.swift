@@ -267,10 +267,10 @@ public final class LogLikelihoodScorer {
     /// The model input (full sequence minus its last token) and the first scored index, after
     /// left truncation to `maxLength`.
     func input(_ r: TokenRequest) throws -> (tokens: [Int32], targets: [Int32], first: Int) {
-        guard !r.context.isEmpty else { throw EvalError("a request needs at least one context token") }
-        guard !r.continuation.isEmpty else { throw EvalError("a request needs at least one continuation token") }
+        guard !r.context.isEmpty else { throw EvalError("a request needs at least one context token", origin: .request) }
+        guard !r.continuation.isEmpty else { throw EvalError("a request needs at least one continuation token", origin: .request) }
         guard r.continuation.count <= maxLength else {
-            throw EvalError("continuation of \(r.continuation.count) tokens is longer than the model's \(maxLength)-token context")
+            throw EvalError("continuation of \(r.continuation.count) tokens is longer than the model's \(maxLength)-token context", origin: .request)
         }
         var whole = r.context + r.continuation
         if whole.count - 1 > maxLength { whole.removeFirst(whole.count - 1 - maxLength) }
@@ -311,13 +311,13 @@ public final class LogLikelihoodScorer {
         var plans: [Plan] = []
         plans.reserveCapacity(items.count)
         for it in items {
-            guard !it.isEmpty else { throw EvalError("an item has no requests") }
+            guard !it.isEmpty else { throw EvalError("an item has no requests", origin: .request) }
             var xs: [[Int32]] = [], firsts: [Int] = [], targets: [[Int32]] = []
             for r in it {
                 var (x, t, first) = try input(r)
                 if let p = prefix {
                     guard x.count >= p0, Array(x[0..<p0]) == p.tokens, first >= p0 else {
-                        throw EvalError("a request does not start with the shared prefix it is scored after")
+                        throw EvalError("a request does not start with the shared prefix it is scored after", origin: .request)
                     }
                     x.removeFirst(p0)
                     first -= p0

@@ -70,12 +70,12 @@ func upperCholeskyOfInverse(_ h: [Double], n: Int) throws -> [Double] {
     var nn = Int32(n), lda = Int32(n), info: Int32 = 0
     var lower = Int8(UInt8(ascii: "L"))
     dpotrf_(&lower, &nn, &a, &lda, &info)
-    guard info == 0 else { throw QuantError("Hessian is not positive definite (Cholesky failed at column \(info))") }
+    guard info == 0 else { throw QuantError("Hessian is not positive definite (Cholesky failed at column \(info))", origin: .hessian) }
     dpotri_(&lower, &nn, &a, &lda, &info)
-    guard info == 0 else { throw QuantError("Hessian inverse failed (info \(info))") }
+    guard info == 0 else { throw QuantError("Hessian inverse failed (info \(info))", origin: .hessian) }
     // Column-major lower == row-major upper is valid; the Cholesky below reads only that part.
     dpotrf_(&lower, &nn, &a, &lda, &info)
-    guard info == 0 else { throw QuantError("Cholesky of the inverse Hessian failed at column \(info)") }
+    guard info == 0 else { throw QuantError("Cholesky of the inverse Hessian failed at column \(info)", origin: .hessian) }
     for r in 0..<n { for c in 0..<r { a[r * n + c] = 0 } }
     return a
 }
@@ -88,10 +88,10 @@ func upperCholeskyOfInverse(_ h: [Double], n: Int) throws -> [Double] {
 /// error-updated column with the spec's grid.
 public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options: GPTQOptions = GPTQOptions(),
                          shouldStop: (() -> Bool)? = nil) throws -> QuantizedTensor {
-    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)") }
+    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)", origin: .tensor) }
     let (rows, cols) = (w.shape[0], w.shape[1])
-    guard hessian.size == cols else { throw QuantError("Hessian is \(hessian.size)×\(hessian.size), weight has \(cols) inputs") }
-    guard hessian.tokens > 0 else { throw QuantError("Hessian has no calibration tokens") }
+    guard hessian.size == cols else { throw QuantError("Hessian is \(hessian.size)×\(hessian.size), weight has \(cols) inputs", origin: .calibration) }
+    guard hessian.tokens > 0 else { throw QuantError("Hessian has no calibration tokens", origin: .calibration) }
     let g = try spec.validate(rows: rows, cols: cols)
     let maxq = spec.maxq
     var h = hessian.matrix()

@@ -25,12 +25,6 @@ public enum GridKind: String, Sendable, CaseIterable, Codable {
     case floatzero = "float-zero"
 }
 
-public struct QuantError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let message: String
-    public init(_ m: String) { message = m }
-    public var description: String { message }
-}
-
 /// A quantization recipe for one weight matrix.
 public struct QuantSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     public var bits: Int
@@ -54,12 +48,12 @@ public struct QuantSpec: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Checks the spec against a `[out, in]` weight; returns the effective group size.
     public func validate(rows: Int, cols: Int) throws -> Int {
-        guard (2...8).contains(bits) else { throw QuantError("bits must be 2…8, got \(bits)") }
+        guard (2...8).contains(bits) else { throw QuantError("bits must be 2…8, got \(bits)", origin: .bits) }
         let along = dim == .oc ? cols : rows
         if group == 0 { return along }
-        guard group > 0 else { throw QuantError("group size must be positive (or 0 for per-channel), got \(group)") }
+        guard group > 0 else { throw QuantError("group size must be positive (or 0 for per-channel), got \(group)", origin: .group) }
         guard group <= along else {
-            throw QuantError("group size \(group) is larger than the grouped dimension (\(dim == .oc ? "input" : "output") size \(along))")
+            throw QuantError("group size \(group) is larger than the grouped dimension (\(dim == .oc ? "input" : "output") size \(along))", origin: .group)
         }
         return group
     }
@@ -168,7 +162,7 @@ public struct QuantizedTensor: Sendable {
 
 /// Round-to-nearest quantization of a weight matrix `[out, in]` in either dimension.
 public func quantizeRTN(_ w: Tensor, _ spec: QuantSpec) throws -> QuantizedTensor {
-    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)") }
+    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)", origin: .tensor) }
     let (rows, cols) = (w.shape[0], w.shape[1])
     let g = try spec.validate(rows: rows, cols: cols)
     let maxq = spec.maxq

@@ -188,12 +188,12 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
                 _ = try QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid).validate(rows: w.shape[0], cols: w.shape[1])
             } catch let e as QuantError {
                 // Name the module (and its shape) that the spec does not fit.
-                throw QuantError("\(id) \(w.shape[0])×\(w.shape[1]) per-\(d.rawValue.uppercased()): \(e.message)")
+                throw QuantError("\(id) \(w.shape[0])×\(w.shape[1]) per-\(d.rawValue.uppercased()): \(e.message)", origin: e.origin ?? .group)
             }
         }
     }
     if options.needsCalibration && calibration.isEmpty {
-        throw QuantError("\(options.description) needs calibration windows")
+        throw QuantError("\(options.description) needs calibration windows", origin: .calibration)
     }
     var out = model
     var reports: [ModuleReport] = []
@@ -376,7 +376,7 @@ public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hes
         if shouldStop?() == true { throw CancellationError() }
         let d: QuantDim
         if let dd = dims?[id] ?? chosen?[id]?.dim { d = dd } else if case .fixed(let f) = options.dim { d = f } else {
-            throw QuantError("AdaDim GPTQ needs the dimension choices (run the selection first)")
+            throw QuantError("AdaDim GPTQ needs the dimension choices (run the selection first)", origin: .options)
         }
         let spec = QuantSpec(bits: options.bits, group: options.group, dim: d, grid: options.grid)
         let t0 = now()
