@@ -19,21 +19,14 @@ public func moduleErrors(reference: LlamaModel, quantized: LlamaModel, calibrati
     var out: [ModuleError] = []
     for b in 0..<reference.blocks.count {
         if shouldStop?() == true { throw CancellationError() }
-        let c = reference.config
-        var hs: [LinearKind: Hessian] = [
-            .q: Hessian(size: c.hiddenSize), .o: Hessian(size: c.numHeads * c.headDim),
-            .gate: Hessian(size: c.hiddenSize), .down: Hessian(size: c.intermediateSize),
-        ]
-        stream.traceAndAdvance { _, tr in
-            hs[.q]!.add(tr.attnIn); hs[.o]!.add(tr.attnContext); hs[.gate]!.add(tr.mlpIn); hs[.down]!.add(tr.mlpAct)
-        }
+        var hs = SiteHessians(config: reference.config)
+        stream.traceAndAdvance { _, tr in hs.add(tr) }
         for k in LinearKind.allCases {
-            let site: LinearKind = [.q, .k, .v].contains(k) ? .q : ([.gate, .up].contains(k) ? .gate : k)
             let w = reference.blocks[b][k], wq = quantized.blocks[b][k]
             let dw = try wq.subtracting(w)
             let wm = dw.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(dw.count)
             out.append(ModuleError(id: LinearID(block: b, kind: k), weightMSE: wm,
-                                   outputMSE: outputMSE(w, wq, hessian: hs[site]!)))
+                                   outputMSE: outputMSE(w, wq, hessian: hs[k])))
         }
     }
     return out

@@ -153,19 +153,6 @@ public func outputMSE(_ w: Tensor, _ wq: Tensor, hessian h: Hessian) -> Double {
     return max(t, 0) / Double(h.tokens * rows)
 }
 
-/// The four distinct input streams of a block's linear modules.
-enum InputSite: Int, CaseIterable {
-    case attnIn, attnContext, mlpIn, mlpAct
-    init(_ k: LinearKind) {
-        switch k {
-        case .q, .k, .v: self = .attnIn
-        case .o: self = .attnContext
-        case .gate, .up: self = .mlpIn
-        case .down: self = .mlpAct
-        }
-    }
-}
-
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 /// Quantizes every linear module of `model` (RTN or GPTQ, per-OC, per-IC or AdaDim).
@@ -224,13 +211,7 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
         if shouldStop?() == true { throw CancellationError() }
         let fp = model.blocks[b]
         // 1. Full-precision traces: Hessians of the four input sites, stored MLP inputs for selection.
-        var hess = InputSite.allCases.map { site -> Hessian in
-            switch site {
-            case .attnIn, .mlpIn: return Hessian(size: model.config.hiddenSize)
-            case .attnContext: return Hessian(size: model.config.numHeads * model.config.headDim)
-            case .mlpAct: return Hessian(size: model.config.intermediateSize)
-            }
-        }
+        var hess = SiteHessians(config: model.config)
         var mlpIns: [Tensor] = []
         var attnIns: [Tensor] = []
         var tCapture = 0.0, tHess = 0.0
@@ -239,7 +220,7 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
             if shouldStop?() == true { throw CancellationError() }
             let t1 = now()
             tCapture += t1 - t0
-            hess[0].add(tr.attnIn); hess[1].add(tr.attnContext); hess[2].add(tr.mlpIn); hess[3].add(tr.mlpAct)
+            hess.add(tr)
             if i < nSel { attnIns.append(tr.attnIn); mlpIns.append(tr.mlpIn) }
             t0 = now()
             tHess += t0 - t1
@@ -268,7 +249,7 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
             }
             if criterion == .module {
                 for k in LinearKind.allCases {
-                    let h = hess[InputSite(k).rawValue]
+                    let h = hess[k]
                     let e = (outputMSE(fp[k], rtnCache[k]![.oc]!.dequantized, hessian: h),
                              outputMSE(fp[k], rtnCache[k]![.ic]!.dequantized, hessian: h))
                     errs[k] = e
@@ -294,7 +275,7 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
             let q: QuantizedTensor
             if options.method == .gptq {
                 let t1 = now()
-                q = try quantizeGPTQ(fp[k], hessian: hess[InputSite(k).rawValue], spec: specFor(d), options: options.gptq, shouldStop: shouldStop)
+                q = try quantizeGPTQ(fp[k], hessian: hess[k], spec: specFor(d), options: options.gptq, shouldStop: shouldStop)
                 timings.gptq += now() - t1
             } else if let cached = rtnCache[k]?[d] {
                 q = cached
@@ -327,37 +308,6 @@ func blockTarget(_ m: LlamaModel, kind: LinearKind, weights w: LlamaBlock, attnI
     switch kind {
     case .q, .k, .v, .o: return Forward.linear(m.attentionContext(w, attnIn, rope: rope), w.o)
     case .gate, .up, .down: return Forward.linear(m.mlpActivation(w, mlpIn), w.down)
-    }
-}
-
-/// Hessian sums of the four input sites (`q/k/v`, `o`, `gate/up`, `down`) of every block, from
-/// the full-precision model on `calibration`: what GPTQ needs, computed once and reusable
-/// across GPTQ runs that take their inputs from the full-precision model.
-public struct CalibrationHessians: Sendable {
-    /// `sites[block][site]` with sites in the order attnIn, attnContext, mlpIn, mlpAct.
-    public let sites: [[Hessian]]
-    public let seconds: Double
-
-    public func hessian(_ id: LinearID) -> Hessian { sites[id.block][InputSite(id.kind).rawValue] }
-
-    public init(model: LlamaModel, calibration: [[Int32]], progress: ((Int, Int) -> Void)? = nil,
-                shouldStop: (() -> Bool)? = nil) throws {
-        let t0 = now()
-        let c = model.config
-        let stream = BlockStream(model: model, windows: calibration)
-        var all: [[Hessian]] = []
-        for b in 0..<model.blocks.count {
-            if shouldStop?() == true { throw CancellationError() }
-            var hs = [Hessian(size: c.hiddenSize), Hessian(size: c.numHeads * c.headDim),
-                      Hessian(size: c.hiddenSize), Hessian(size: c.intermediateSize)]
-            stream.traceAndAdvance { _, tr in
-                hs[0].add(tr.attnIn); hs[1].add(tr.attnContext); hs[2].add(tr.mlpIn); hs[3].add(tr.mlpAct)
-            }
-            all.append(hs)
-            progress?(b + 1, model.blocks.count)
-        }
-        sites = all
-        seconds = now() - t0
     }
 }
 

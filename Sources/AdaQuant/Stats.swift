@@ -83,10 +83,9 @@ public struct ActivationStats: Sendable {
         let c = model.config
         for b in 0..<model.blocks.count {
             if shouldStop?() == true { throw CancellationError() }
-            var acc = [ChannelStatsAccumulator(channels: c.hiddenSize), ChannelStatsAccumulator(channels: c.numHeads * c.headDim),
-                       ChannelStatsAccumulator(channels: c.hiddenSize), ChannelStatsAccumulator(channels: c.intermediateSize)]
+            var acc = InputSite.allCases.map { ChannelStatsAccumulator(channels: $0.size(c)) }
             stream.traceAndAdvance { _, tr in
-                acc[0].add(tr.attnIn); acc[1].add(tr.attnContext); acc[2].add(tr.mlpIn); acc[3].add(tr.mlpAct)
+                for site in InputSite.allCases { acc[site.rawValue].add(site.input(in: tr)) }
             }
             let st = acc.map(\.stats)
             for k in LinearKind.allCases { out[LinearID(block: b, kind: k)] = st[InputSite(k).rawValue] }

@@ -99,3 +99,37 @@ struct QuantErrorTests {
         #expect(QuantError.Origin(rawValue: "calibration") == .calibration)
     }
 }
+
+/// The per-site Hessians equal Hessians fed each site's activations by hand.
+@Suite("Site Hessians")
+struct SiteHessianTests {
+    @Test func sitesMatchHandBuiltHessians() throws {
+        let m = QTiny.model()
+        let c = m.config
+        let windows = QTiny.windows(count: 3, length: 12)
+        let hs = try CalibrationHessians(model: m, calibration: windows)
+        #expect(hs.blocks.count == c.numLayers && hs.sites.count == c.numLayers)
+        let stream = BlockStream(model: m, windows: windows)
+        for b in 0..<c.numLayers {
+            var byHand = [Hessian(size: c.hiddenSize), Hessian(size: c.numHeads * c.headDim),
+                          Hessian(size: c.hiddenSize), Hessian(size: c.intermediateSize)]
+            var sites = SiteHessians(config: c)
+            stream.traceAndAdvance { _, tr in
+                byHand[0].add(tr.attnIn); byHand[1].add(tr.attnContext); byHand[2].add(tr.mlpIn); byHand[3].add(tr.mlpAct)
+                sites.add(tr)
+            }
+            for site in InputSite.allCases {
+                #expect(sites[site].sum == byHand[site.rawValue].sum, "block \(b) \(site)")
+                #expect(sites[site].tokens == 36)
+                #expect(hs.sites[b][site.rawValue].sum == byHand[site.rawValue].sum)
+            }
+            for k in LinearKind.allCases {
+                #expect(sites[k].sum == byHand[InputSite(k).rawValue].sum)
+                #expect(hs.hessian(LinearID(block: b, kind: k)).sum == sites[k].sum)
+                #expect(sites[k].size == m.blocks[b][k].shape[1], "\(k) input size")
+            }
+        }
+        #expect(InputSite(.q) == .attnIn && InputSite(.v) == .attnIn && InputSite(.o) == .attnContext)
+        #expect(InputSite(.up) == .mlpIn && InputSite(.down) == .mlpAct)
+    }
+}
