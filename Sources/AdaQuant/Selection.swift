@@ -1,7 +1,7 @@
 import AdaModel
 import AdaTensor
 
-/// AdaDim's block criterion for one block (GUIDE §1): greedy over q, k, v, o, gate, up,
+/// AdaDim's block criterion for one block (docs/reference.md §1.3): greedy over q, k, v, o, gate, up,
 /// down; each module's two candidates (its per-OC and per-IC RTN weights, earlier choices
 /// applied) are judged by the mean squared error of the block-level target against the
 /// current reference on the selection windows: the attention output for q/k/v, the MLP
