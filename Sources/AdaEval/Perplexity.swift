@@ -22,19 +22,13 @@ public struct PerplexityResult: Sendable, CustomStringConvertible {
 
 /// Cuts evaluation windows: non-overlapping runs of `ctx` tokens from token 0, no BOS.
 public func evaluationWindows(_ tokens: [Int32], windows: Int, ctx: Int) throws -> [[Int32]] {
-    guard ctx >= 2 else { throw EvalError("context must be at least 2 tokens, got \(ctx)") }
-    guard windows >= 1 else { throw EvalError("need at least one window, got \(windows)") }
+    guard ctx >= 2 else { throw EvalError("context must be at least 2 tokens, got \(ctx)", origin: .ctx) }
+    guard windows >= 1 else { throw EvalError("need at least one window, got \(windows)", origin: .windows) }
     let available = tokens.count / ctx
     guard windows <= available else {
-        throw EvalError("text has \(tokens.count) tokens: room for \(available) windows of \(ctx), \(windows) asked")
+        throw EvalError("text has \(tokens.count) tokens: room for \(available) windows of \(ctx), \(windows) asked", origin: .text)
     }
     return (0..<windows).map { Array(tokens[($0 * ctx)..<(($0 + 1) * ctx)]) }
-}
-
-public struct EvalError: Error, CustomStringConvertible, Sendable {
-    public let message: String
-    public init(_ m: String) { message = m }
-    public var description: String { message }
 }
 
 /// Per-position negative log-likelihoods of `tokens[1...]` given the logits of positions

@@ -71,7 +71,7 @@ public func runTask(_ task: EvalTaskName, model: LlamaModel, limit: Int?, root: 
                     shouldStop: (() -> Bool)? = nil) throws -> TaskRun {
     let start = DispatchTime.now().uptimeNanoseconds
     let items = try loadTaskItems(task, limit: limit, root: root)
-    guard !items.isEmpty else { throw EvalError("\(task.rawValue): no examples") }
+    guard !items.isEmpty else { throw EvalError("\(task.rawValue): no examples", origin: (limit ?? 1) < 1 ? .limit : .task) }
     return try runItems(task, items: items, model: model, batchTokens: batchTokens, start: start,
                         progress: progress, shouldStop: shouldStop)
 }
@@ -90,33 +90,7 @@ public func runItems(_ task: EvalTaskName, items: [TaskItem], model: LlamaModel,
     var scores: [[RequestScore]]
     var prefixTimes = ScoringTimes()
     if task == .mmlu {
-        // Each subject's five-shot header is run once and its keys and values reused.
-        scores = [[RequestScore]](repeating: [], count: items.count)
-        var order: [String] = []
-        var bySubject: [String: [Int]] = [:]
-        for (i, it) in items.enumerated() {
-            if bySubject[it.subject] == nil { order.append(it.subject) }
-            bySubject[it.subject, default: []].append(i)
-        }
-        var done = 0
-        for s in order {
-            let idx = bySubject[s]!
-            let group = idx.map { tokenized[$0] }
-            let common = try scorer.commonPrefix(group)
-            var prefix: KVPrefix? = nil
-            if common.count >= 16 {
-                if shouldStop?() == true { throw CancellationError() }
-                let p0 = DispatchTime.now().uptimeNanoseconds
-                prefix = scorer.forward.prefix(common)
-                prefixTimes.blocks += Double(DispatchTime.now().uptimeNanoseconds - p0) / 1e9
-                prefixTimes.rows += common.count
-                prefixTimes.passes += 1
-            }
-            let r = try scorer.score(group, prefix: prefix, progress: { d, _ in progress?(done + d, items.count) },
-                                     shouldStop: shouldStop)
-            for (k, i) in idx.enumerated() { scores[i] = r[k] }
-            done += idx.count
-        }
+        (scores, prefixTimes) = try scoreBySubject(items, tokenized, scorer: scorer, progress: progress, shouldStop: shouldStop)
     } else {
         scores = try scorer.score(tokenized, progress: progress, shouldStop: shouldStop)
     }
@@ -124,6 +98,52 @@ public func runItems(_ task: EvalTaskName, items: [TaskItem], model: LlamaModel,
     times.add(prefixTimes)
     times.tokenize = tokenizeSeconds
 
+    let n = items.count
+    let (metrics, subjects) = taskMetrics(task, items: items, scores: scores)
+    let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return TaskRun(task: task, metrics: metrics, subjects: subjects, examples: n,
+                   requests: items.reduce(0) { $0 + $1.requests.count }, seconds: secs, times: times)
+}
+
+/// MMLU scoring: each subject's five-shot header is run once and its keys and values reused
+/// for the subject's questions. Returns the scores in item order and the prefix passes' times.
+private func scoreBySubject(_ items: [TaskItem], _ tokenized: [[TokenRequest]], scorer: LogLikelihoodScorer,
+                            progress: ((Int, Int) -> Void)?, shouldStop: (() -> Bool)?) throws
+    -> ([[RequestScore]], ScoringTimes) {
+    var prefixTimes = ScoringTimes()
+    var scores = [[RequestScore]](repeating: [], count: items.count)
+    var order: [String] = []
+    var bySubject: [String: [Int]] = [:]
+    for (i, it) in items.enumerated() {
+        if bySubject[it.subject] == nil { order.append(it.subject) }
+        bySubject[it.subject, default: []].append(i)
+    }
+    var done = 0
+    for s in order {
+        let idx = bySubject[s]!
+        let group = idx.map { tokenized[$0] }
+        let common = try scorer.commonPrefix(group)
+        var prefix: KVPrefix? = nil
+        if common.count >= 16 {
+            if shouldStop?() == true { throw CancellationError() }
+            let p0 = DispatchTime.now().uptimeNanoseconds
+            prefix = scorer.forward.prefix(common)
+            prefixTimes.blocks += Double(DispatchTime.now().uptimeNanoseconds - p0) / 1e9
+            prefixTimes.rows += common.count
+            prefixTimes.passes += 1
+        }
+        let r = try scorer.score(group, prefix: prefix, progress: { d, _ in progress?(done + d, items.count) },
+                                 shouldStop: shouldStop)
+        for (k, i) in idx.enumerated() { scores[i] = r[k] }
+        done += idx.count
+    }
+    return (scores, prefixTimes)
+}
+
+/// The task's metrics (acc; acc_norm where the task has it; ppl for LAMBADA; the per-subject
+/// rows and their unweighted mean for MMLU) from the items' scores.
+private func taskMetrics(_ task: EvalTaskName, items: [TaskItem], scores: [[RequestScore]])
+    -> (metrics: [TaskMetric], subjects: [TaskMetric]) {
     let n = items.count
     var metrics: [TaskMetric] = []
     var subjects: [TaskMetric] = []
@@ -161,9 +181,7 @@ public func runItems(_ task: EvalTaskName, items: [TaskItem], model: LlamaModel,
             metrics.append(TaskMetric(task: task.rawValue, metric: "acc_subjects", value: mean, stderr: se, examples: n))
         }
     }
-    let secs = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    return TaskRun(task: task, metrics: metrics, subjects: subjects, examples: n,
-                   requests: items.reduce(0) { $0 + $1.requests.count }, seconds: secs, times: times)
+    return (metrics, subjects)
 }
 
 /// The `csr` rows: the mean of the four commonsense tasks' acc and of their acc_norm, with

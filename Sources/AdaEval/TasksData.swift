@@ -95,7 +95,7 @@ public typealias EvalRow = [String: Any]
 public func readEvalRows(_ file: String, limit: Int? = nil, root: String = DataPaths.root) throws -> [EvalRow] {
     let path = root + "/" + file
     guard let data = FileManager.default.contents(atPath: path) else {
-        throw EvalError("cannot read \(path) (run scripts/setup to fetch the evaluation data)")
+        throw EvalError("cannot read \(path) (run scripts/setup to fetch the evaluation data)", origin: .file)
     }
     var rows: [EvalRow] = []
     var lineNo = 0
@@ -110,7 +110,7 @@ public func readEvalRows(_ file: String, limit: Int? = nil, root: String = DataP
             if end > start {
                 let line = Data(raw[start..<end])
                 guard let obj = try? JSONSerialization.jsonObject(with: line) as? EvalRow else {
-                    throw EvalError("\(path):\(lineNo): not a JSON object")
+                    throw EvalError("\(path):\(lineNo): not a JSON object", origin: .file)
                 }
                 rows.append(obj)
             }
@@ -123,12 +123,12 @@ public func readEvalRows(_ file: String, limit: Int? = nil, root: String = DataP
 // MARK: - Field access
 
 func field<T>(_ row: EvalRow, _ key: String, _ type: T.Type, _ file: String) throws -> T {
-    guard let v = row[key] as? T else { throw EvalError("\(file): row without a valid '\(key)' field") }
+    guard let v = row[key] as? T else { throw EvalError("\(file): row without a valid '\(key)' field", origin: .data) }
     return v
 }
 
 func intField(_ row: EvalRow, _ key: String, _ file: String) throws -> Int {
-    guard let v = row[key] as? NSNumber else { throw EvalError("\(file): row without a numeric '\(key)' field") }
+    guard let v = row[key] as? NSNumber else { throw EvalError("\(file): row without a numeric '\(key)' field", origin: .data) }
     return v.intValue
 }
 
@@ -182,7 +182,7 @@ public func taskItem(_ task: EvalTaskName, _ row: EvalRow) throws -> TaskItem {
         item = choices(query, try list("endings").map(hellaswagPreprocess), label: try intField(row, "label", f))
     case .winogrande:
         let sentence = try s("sentence")
-        guard let blank = sentence.firstIndex(of: "_") else { throw EvalError("\(f): a sentence without a blank") }
+        guard let blank = sentence.firstIndex(of: "_") else { throw EvalError("\(f): a sentence without a blank", origin: .data) }
         let before = String(sentence[..<blank])
         let target = " " + sentence[sentence.index(after: blank)...].trimmingCharacters(in: .whitespacesAndNewlines)
         let options = [try s("option1"), try s("option2")]
@@ -198,10 +198,10 @@ public func taskItem(_ task: EvalTaskName, _ row: EvalRow) throws -> TaskItem {
         let t = try s("target")
         item = TaskItem(requests: [TextRequest(try s("context"), " " + t)], label: 0, choiceBytes: [t.utf8.count])
     case .mmlu:
-        throw EvalError("MMLU items need their subject's five-shot examples: use mmluItems")
+        throw EvalError("MMLU items need their subject's five-shot examples: use mmluItems", origin: .task)
     }
     guard item.label >= 0 && item.label < item.requests.count else {
-        throw EvalError("\(f): label \(item.label) out of range for \(item.requests.count) choices")
+        throw EvalError("\(f): label \(item.label) out of range for \(item.requests.count) choices", origin: .data)
     }
     return item
 }
@@ -211,7 +211,7 @@ public func mmluQuestion(_ row: EvalRow) throws -> String {
     let f = "mmlu"
     let q = try field(row, "question", String.self, f).trimmingCharacters(in: .whitespacesAndNewlines)
     let c = try field(row, "choices", [String].self, f)
-    guard c.count == 4 else { throw EvalError("\(f): a question with \(c.count) choices") }
+    guard c.count == 4 else { throw EvalError("\(f): a question with \(c.count) choices", origin: .data) }
     return "\(q)\nA. \(c[0])\nB. \(c[1])\nC. \(c[2])\nD. \(c[3])\nAnswer:"
 }
 
@@ -241,12 +241,12 @@ public func mmluItems(test: [EvalRow], dev: [EvalRow], limit: Int?, shots: Int =
         taken[subject, default: 0] += 1
         if headers[subject] == nil {
             let d = devBySubject[subject] ?? []
-            guard d.count >= shots else { throw EvalError("MMLU subject \(subject) has \(d.count) dev examples, \(shots) needed") }
+            guard d.count >= shots else { throw EvalError("MMLU subject \(subject) has \(d.count) dev examples, \(shots) needed", origin: .data) }
             headers[subject] = try mmluHeader(subject: subject, shots: Array(d.prefix(shots)))
         }
         let ctx = headers[subject]! + (try mmluQuestion(r))
         let label = try intField(r, "label", "mmlu_test")
-        guard label >= 0 && label < 4 else { throw EvalError("mmlu_test: label \(label) out of range") }
+        guard label >= 0 && label < 4 else { throw EvalError("mmlu_test: label \(label) out of range", origin: .data) }
         out.append(TaskItem(requests: mmluLetters.map { TextRequest(ctx, " " + $0) }, label: label,
                             choiceBytes: [1, 1, 1, 1], subject: subject))
     }

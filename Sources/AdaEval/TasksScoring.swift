@@ -267,10 +267,10 @@ public final class LogLikelihoodScorer {
     /// The model input (full sequence minus its last token) and the first scored index, after
     /// left truncation to `maxLength`.
     func input(_ r: TokenRequest) throws -> (tokens: [Int32], targets: [Int32], first: Int) {
-        guard !r.context.isEmpty else { throw EvalError("a request needs at least one context token") }
-        guard !r.continuation.isEmpty else { throw EvalError("a request needs at least one continuation token") }
+        guard !r.context.isEmpty else { throw EvalError("a request needs at least one context token", origin: .request) }
+        guard !r.continuation.isEmpty else { throw EvalError("a request needs at least one continuation token", origin: .request) }
         guard r.continuation.count <= maxLength else {
-            throw EvalError("continuation of \(r.continuation.count) tokens is longer than the model's \(maxLength)-token context")
+            throw EvalError("continuation of \(r.continuation.count) tokens is longer than the model's \(maxLength)-token context", origin: .request)
         }
         var whole = r.context + r.continuation
         if whole.count - 1 > maxLength { whole.removeFirst(whole.count - 1 - maxLength) }
@@ -301,52 +301,58 @@ public final class LogLikelihoodScorer {
         return Array((lcp ?? []).prefix(max(0, cap)))
     }
 
+    /// One item's requests as a scoring plan: a segment holding the shared stem once and one
+    /// branch per request, the segment rows scored for each request, and their target tokens.
+    struct ItemPlan { var seg: Segment; var rows: [[Int]]; var targets: [[Int32]] }
+
+    /// The plan of one item's requests (their inputs after `prefix`, if any).
+    func plan(_ it: [TokenRequest], prefix: KVPrefix?) throws -> ItemPlan {
+        let p0 = prefix?.count ?? 0
+        guard !it.isEmpty else { throw EvalError("an item has no requests", origin: .request) }
+        var xs: [[Int32]] = [], firsts: [Int] = [], targets: [[Int32]] = []
+        for r in it {
+            var (x, t, first) = try input(r)
+            if let p = prefix {
+                guard x.count >= p0, Array(x[0..<p0]) == p.tokens, first >= p0 else {
+                    throw EvalError("a request does not start with the shared prefix it is scored after", origin: .request)
+                }
+                x.removeFirst(p0)
+                first -= p0
+            }
+            xs.append(x); firsts.append(first); targets.append(t)
+        }
+        // Stem: the longest prefix shared by all inputs of the item.
+        var stem = xs[0].count
+        for x in xs.dropFirst() {
+            var n = 0
+            while n < stem && n < x.count && xs[0][n] == x[n] { n += 1 }
+            stem = n
+        }
+        var seg = Segment()
+        seg.tokens = Array(xs[0][0..<stem])
+        seg.stem = stem
+        seg.positions = (0..<stem).map { p0 + $0 }
+        for x in xs {
+            seg.branchStart.append(seg.tokens.count)
+            seg.tokens += x[stem...]
+            seg.positions += (stem..<x.count).map { p0 + $0 }
+            seg.branchEnd.append(seg.tokens.count)
+        }
+        var rows: [[Int]] = []
+        for (b, x) in xs.enumerated() {
+            rows.append((firsts[b]..<x.count).map { seg.row(branch: b, index: $0) })
+        }
+        return ItemPlan(seg: seg, rows: rows, targets: targets)
+    }
+
     /// Scores every request of every item; `progress(doneItems, totalItems)` after each pass.
     /// With `prefix`, every request's input must start with the prefix's tokens.
     public func score(_ items: [[TokenRequest]], prefix: KVPrefix? = nil,
                       progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> [[RequestScore]] {
-        let p0 = prefix?.count ?? 0
         // Build one segment per item.
-        struct Plan { var seg: Segment; var rows: [[Int]]; var targets: [[Int32]] }
-        var plans: [Plan] = []
+        var plans: [ItemPlan] = []
         plans.reserveCapacity(items.count)
-        for it in items {
-            guard !it.isEmpty else { throw EvalError("an item has no requests") }
-            var xs: [[Int32]] = [], firsts: [Int] = [], targets: [[Int32]] = []
-            for r in it {
-                var (x, t, first) = try input(r)
-                if let p = prefix {
-                    guard x.count >= p0, Array(x[0..<p0]) == p.tokens, first >= p0 else {
-                        throw EvalError("a request does not start with the shared prefix it is scored after")
-                    }
-                    x.removeFirst(p0)
-                    first -= p0
-                }
-                xs.append(x); firsts.append(first); targets.append(t)
-            }
-            // Stem: the longest prefix shared by all inputs of the item.
-            var stem = xs[0].count
-            for x in xs.dropFirst() {
-                var n = 0
-                while n < stem && n < x.count && xs[0][n] == x[n] { n += 1 }
-                stem = n
-            }
-            var seg = Segment()
-            seg.tokens = Array(xs[0][0..<stem])
-            seg.stem = stem
-            seg.positions = (0..<stem).map { p0 + $0 }
-            for x in xs {
-                seg.branchStart.append(seg.tokens.count)
-                seg.tokens += x[stem...]
-                seg.positions += (stem..<x.count).map { p0 + $0 }
-                seg.branchEnd.append(seg.tokens.count)
-            }
-            var rows: [[Int]] = []
-            for (b, x) in xs.enumerated() {
-                rows.append((firsts[b]..<x.count).map { seg.row(branch: b, index: $0) })
-            }
-            plans.append(Plan(seg: seg, rows: rows, targets: targets))
-        }
+        for it in items { plans.append(try plan(it, prefix: prefix)) }
 
         var out = [[RequestScore]](repeating: [], count: items.count)
         var i = 0

@@ -164,11 +164,31 @@ public final class GGUFFile: @unchecked Sendable {
             align = ai
         }
         alignment = align
+        let (infos, idx) = try Self.readTensorInfos(&c, count: Int(nTensors))
+        let start = (c.offset + align - 1) / align * align
+        dataOffset = start
+        for t in infos {
+            guard t.offset % align == 0 else {
+                throw c.fail("tensor '\(t.name)' offset", "offset \(t.offset) is not aligned to \(align)")
+            }
+            guard start <= mapped.size, t.offset <= mapped.size - start,
+                  t.byteCount <= mapped.size - start - t.offset else {
+                throw c.fail("tensor '\(t.name)' offset",
+                             "data [\(t.offset), \(t.offset + t.byteCount)) lies past the end of the file (data section holds \(max(0, mapped.size - start)) bytes)")
+            }
+        }
+        tensors = infos
+        index = idx
+    }
+
+    /// The tensor info table: name, dims, type and offset of each tensor, and the index by name.
+    private static func readTensorInfos(_ c: inout ByteCursor, count nTensors: Int) throws
+        -> ([GGUFTensorInfo], [String: Int]) {
         var infos: [GGUFTensorInfo] = []
-        infos.reserveCapacity(Int(nTensors))
+        infos.reserveCapacity(nTensors)
         var idx: [String: Int] = [:]
-        for i in 0..<Int(nTensors) {
-            let name = try Self.readString(&c, "tensor_info[\(i)].name")
+        for i in 0..<nTensors {
+            let name = try readString(&c, "tensor_info[\(i)].name")
             let field = "tensor '\(name)'"
             let nd = try c.read(UInt32.self, field + " n_dims")
             guard nd >= 1 && nd <= 4 else { throw c.fail(field + " n_dims", "must be 1…4, got \(nd)") }
@@ -200,20 +220,7 @@ public final class GGUFFile: @unchecked Sendable {
             idx[name] = i
             infos.append(GGUFTensorInfo(name: name, dims: dims, type: type, offset: Int(off), byteCount: nbytes))
         }
-        let start = (c.offset + align - 1) / align * align
-        dataOffset = start
-        for t in infos {
-            guard t.offset % align == 0 else {
-                throw c.fail("tensor '\(t.name)' offset", "offset \(t.offset) is not aligned to \(align)")
-            }
-            guard start <= mapped.size, t.offset <= mapped.size - start,
-                  t.byteCount <= mapped.size - start - t.offset else {
-                throw c.fail("tensor '\(t.name)' offset",
-                             "data [\(t.offset), \(t.offset + t.byteCount)) lies past the end of the file (data section holds \(max(0, mapped.size - start)) bytes)")
-            }
-        }
-        tensors = infos
-        index = idx
+        return (infos, idx)
     }
 
     private static func readString(_ c: inout ByteCursor, _ field: String) throws -> String {
@@ -342,50 +349,60 @@ public enum Dequantize {
                     dst[b * 32 + j] = d * Float(Int8(bitPattern: src[o + 2 + j]))
                 }
             }
-        case .q4_K:
-            for b in 0..<nBlocks {
-                let o = b * bs
-                let d = half(src, o), dmin = half(src, o + 2)
-                let sc = o + 4, qs = o + 16
-                var y = b * 256
-                var q = qs
-                for j in stride(from: 0, to: 256, by: 64) {
-                    let isb = j / 32
-                    let (s1, m1) = scaleMinK4(src, sc, isb)
-                    let (s2, m2) = scaleMinK4(src, sc, isb + 1)
-                    let d1 = d * Float(s1), mm1 = dmin * Float(m1)
-                    let d2 = d * Float(s2), mm2 = dmin * Float(m2)
-                    for l in 0..<32 { dst[y + l] = d1 * Float(src[q + l] & 0xF) - mm1 }
-                    for l in 0..<32 { dst[y + 32 + l] = d2 * Float(src[q + l] >> 4) - mm2 }
-                    q += 32
-                    y += 64
-                }
+        case .q4_K: q4K(src, into: dst, blocks: nBlocks)
+        case .q6_K: q6K(src, into: dst, blocks: nBlocks)
+        }
+    }
+
+    /// Q4_K: 256 values in 8 sub-blocks of 32, each with a 6-bit scale and min.
+    static func q4K(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blocks nBlocks: Int) {
+        let bs = GGMLType.q4_K.bytesPerBlock
+        for b in 0..<nBlocks {
+            let o = b * bs
+            let d = half(src, o), dmin = half(src, o + 2)
+            let sc = o + 4, qs = o + 16
+            var y = b * 256
+            var q = qs
+            for j in stride(from: 0, to: 256, by: 64) {
+                let isb = j / 32
+                let (s1, m1) = scaleMinK4(src, sc, isb)
+                let (s2, m2) = scaleMinK4(src, sc, isb + 1)
+                let d1 = d * Float(s1), mm1 = dmin * Float(m1)
+                let d2 = d * Float(s2), mm2 = dmin * Float(m2)
+                for l in 0..<32 { dst[y + l] = d1 * Float(src[q + l] & 0xF) - mm1 }
+                for l in 0..<32 { dst[y + 32 + l] = d2 * Float(src[q + l] >> 4) - mm2 }
+                q += 32
+                y += 64
             }
-        case .q6_K:
-            for b in 0..<nBlocks {
-                let o = b * bs
-                let d = half(src, o + 208)
-                var ql = o, qh = o + 128, sc = o + 192
-                var y = b * 256
-                for _ in 0..<2 {
-                    for l in 0..<32 {
-                        let isx = l / 16
-                        let h = src[qh + l]
-                        let q1 = Int((src[ql + l] & 0xF) | ((h & 3) << 4)) - 32
-                        let q2 = Int((src[ql + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32
-                        let q3 = Int((src[ql + l] >> 4) | (((h >> 4) & 3) << 4)) - 32
-                        let q4 = Int((src[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32
-                        let s = { (k: Int) in Float(Int8(bitPattern: src[sc + isx + k])) }
-                        dst[y + l] = d * s(0) * Float(q1)
-                        dst[y + l + 32] = d * s(2) * Float(q2)
-                        dst[y + l + 64] = d * s(4) * Float(q3)
-                        dst[y + l + 96] = d * s(6) * Float(q4)
-                    }
-                    y += 128
-                    ql += 64
-                    qh += 32
-                    sc += 8
+        }
+    }
+
+    /// Q6_K: 256 values of 6 bits (low 4 bits in ql, high 2 in qh) with 16 int8 scales.
+    static func q6K(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blocks nBlocks: Int) {
+        let bs = GGMLType.q6_K.bytesPerBlock
+        for b in 0..<nBlocks {
+            let o = b * bs
+            let d = half(src, o + 208)
+            var ql = o, qh = o + 128, sc = o + 192
+            var y = b * 256
+            for _ in 0..<2 {
+                for l in 0..<32 {
+                    let isx = l / 16
+                    let h = src[qh + l]
+                    let q1 = Int((src[ql + l] & 0xF) | ((h & 3) << 4)) - 32
+                    let q2 = Int((src[ql + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32
+                    let q3 = Int((src[ql + l] >> 4) | (((h >> 4) & 3) << 4)) - 32
+                    let q4 = Int((src[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32
+                    let s = { (k: Int) in Float(Int8(bitPattern: src[sc + isx + k])) }
+                    dst[y + l] = d * s(0) * Float(q1)
+                    dst[y + l + 32] = d * s(2) * Float(q2)
+                    dst[y + l + 64] = d * s(4) * Float(q3)
+                    dst[y + l + 96] = d * s(6) * Float(q4)
                 }
+                y += 128
+                ql += 64
+                qh += 32
+                sc += 8
             }
         }
     }

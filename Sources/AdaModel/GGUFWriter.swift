@@ -127,25 +127,3 @@ public struct GGUFWriter {
         try AtomicFile.write(Data(bytes()), to: path)
     }
 }
-
-/// Atomic file replacement: write a temporary sibling, then rename over the target.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            if rename(tmp.path, url.path) != 0 {
-                let err = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: tmp)
-                throw ModelFileError(file: path, field: "", "cannot write: \(err)")
-            }
-        } catch let e as ModelFileError {
-            throw e
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw ModelFileError(file: path, field: "", "cannot write: \(error.localizedDescription)")
-        }
-    }
-}

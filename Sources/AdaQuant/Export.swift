@@ -12,7 +12,7 @@ public enum ExportFloat: String, Sendable, CaseIterable {
 /// ("fake-quant") as F32 or F16. The file loads in ada and in llama.cpp.
 public func exportGGUF(_ quantized: LlamaModel, to path: String, as type: ExportFloat = .f32) throws {
     guard let src = quantized.gguf else {
-        throw QuantError("GGUF export needs a model loaded from a GGUF file (this one came from \(quantized.sourcePath))")
+        throw QuantError("GGUF export needs a model loaded from a GGUF file (this one came from \(quantized.sourcePath))", origin: .file)
     }
     var w = GGUFWriter()
     w.copyMetadata(from: src)

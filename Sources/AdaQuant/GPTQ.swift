@@ -70,12 +70,12 @@ func upperCholeskyOfInverse(_ h: [Double], n: Int) throws -> [Double] {
     var nn = Int32(n), lda = Int32(n), info: Int32 = 0
     var lower = Int8(UInt8(ascii: "L"))
     dpotrf_(&lower, &nn, &a, &lda, &info)
-    guard info == 0 else { throw QuantError("Hessian is not positive definite (Cholesky failed at column \(info))") }
+    guard info == 0 else { throw QuantError("Hessian is not positive definite (Cholesky failed at column \(info))", origin: .hessian) }
     dpotri_(&lower, &nn, &a, &lda, &info)
-    guard info == 0 else { throw QuantError("Hessian inverse failed (info \(info))") }
+    guard info == 0 else { throw QuantError("Hessian inverse failed (info \(info))", origin: .hessian) }
     // Column-major lower == row-major upper is valid; the Cholesky below reads only that part.
     dpotrf_(&lower, &nn, &a, &lda, &info)
-    guard info == 0 else { throw QuantError("Cholesky of the inverse Hessian failed at column \(info)") }
+    guard info == 0 else { throw QuantError("Cholesky of the inverse Hessian failed at column \(info)", origin: .hessian) }
     for r in 0..<n { for c in 0..<r { a[r * n + c] = 0 } }
     return a
 }
@@ -88,12 +88,11 @@ func upperCholeskyOfInverse(_ h: [Double], n: Int) throws -> [Double] {
 /// error-updated column with the spec's grid.
 public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options: GPTQOptions = GPTQOptions(),
                          shouldStop: (() -> Bool)? = nil) throws -> QuantizedTensor {
-    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)") }
+    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)", origin: .tensor) }
     let (rows, cols) = (w.shape[0], w.shape[1])
-    guard hessian.size == cols else { throw QuantError("Hessian is \(hessian.size)×\(hessian.size), weight has \(cols) inputs") }
-    guard hessian.tokens > 0 else { throw QuantError("Hessian has no calibration tokens") }
+    guard hessian.size == cols else { throw QuantError("Hessian is \(hessian.size)×\(hessian.size), weight has \(cols) inputs", origin: .calibration) }
+    guard hessian.tokens > 0 else { throw QuantError("Hessian has no calibration tokens", origin: .calibration) }
     let g = try spec.validate(rows: rows, cols: cols)
-    let maxq = spec.maxq
     var h = hessian.matrix()
     var wd = w.data
     // Dead inputs: H[i,i] = 1 and the weight column zeroed.
@@ -101,12 +100,70 @@ public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options
         h[i * cols + i] = 1
         for r in 0..<rows { wd[r * cols + i] = 0 }
     }
-    // per-OC static groups from the (dead-zeroed) original weights.
-    let nGroups = spec.dim == .oc ? (cols + g - 1) / g : (rows + g - 1) / g
-    let pshape = spec.dim == .oc ? [rows, nGroups] : [nGroups, cols]
-    var scales = Tensor(zeros: pshape), zeros = Tensor(zeros: pshape)
-    let ocGrid: GridKind = spec.grid == .minmax ? .gptq : spec.grid
-    if spec.dim == .oc {
+    var sweep = GPTQSweep(rows: rows, cols: cols, groupSize: g, spec: spec)
+    if spec.dim == .oc { sweep.fitStaticGroups(wd) }
+    // Act-order permutation (stable: ties keep column order).
+    if options.actOrder {
+        let diag = (0..<cols).map { h[$0 * cols + $0] }
+        sweep.perm.sort { diag[$0] != diag[$1] ? diag[$0] > diag[$1] : $0 < $1 }
+    }
+    let u = try dampedUpperCholeskyOfInverse(h, perm: sweep.perm, damp: options.damp)
+    try sweep.run(wd, u: u.map { Float($0) }, blockSize: max(1, options.blockSize), shouldStop: shouldStop)
+    let effSpec = QuantSpec(bits: spec.bits, group: spec.group, dim: spec.dim, grid: spec.dim == .oc ? sweep.ocGrid : spec.grid)
+    let along = spec.dim == .oc ? cols : rows
+    return QuantizedTensor(spec: effSpec, groupSize: g, codes: sweep.codes, scales: sweep.scales, zeros: sweep.zeros,
+                           dequantized: Tensor(shape: [rows, cols], data: sweep.deq), ragged: along % g != 0)
+}
+
+/// `upperCholeskyOfInverse` of `h` permuted by `perm` (`hp[i, j] = h[perm[i], perm[j]]`) with
+/// `damp ×` its mean diagonal added to the diagonal; when the factorization fails the damping
+/// grows tenfold, up to six times.
+func dampedUpperCholeskyOfInverse(_ h: [Double], perm: [Int], damp fraction: Double) throws -> [Double] {
+    let cols = perm.count
+    var hp = [Double](repeating: 0, count: cols * cols)
+    for i in 0..<cols { for j in 0..<cols { hp[i * cols + j] = h[perm[i] * cols + perm[j]] } }
+    let meanDiag = (0..<cols).reduce(0.0) { $0 + hp[$1 * cols + $1] } / Double(cols)
+    var damp = fraction * meanDiag
+    var attempt = 0
+    while true {
+        var hd = hp
+        for i in 0..<cols { hd[i * cols + i] += damp }
+        do { return try upperCholeskyOfInverse(hd, n: cols) } catch {
+            attempt += 1
+            if attempt > 6 { throw error }
+            damp = max(damp * 10, 1e-8)
+        }
+    }
+}
+
+/// The state of one GPTQ pass over a weight: the column order, the group parameters, and the
+/// codes and dequantized values as they are decided.
+struct GPTQSweep {
+    let rows: Int, cols: Int, g: Int
+    let spec: QuantSpec
+    let nGroups: Int
+    /// The grid of per-OC static groups: GPTQ's own unless the spec names another than `minmax`.
+    let ocGrid: GridKind
+    /// Column order: `perm[k]` is the original index of the `k`-th column quantized.
+    var perm: [Int]
+    var scales: Tensor, zeros: Tensor
+    var codes: [UInt8]
+    var deq: [Float]
+
+    init(rows: Int, cols: Int, groupSize g: Int, spec: QuantSpec) {
+        (self.rows, self.cols, self.g, self.spec) = (rows, cols, g, spec)
+        nGroups = spec.dim == .oc ? (cols + g - 1) / g : (rows + g - 1) / g
+        let pshape = spec.dim == .oc ? [rows, nGroups] : [nGroups, cols]
+        scales = Tensor(zeros: pshape)
+        zeros = Tensor(zeros: pshape)
+        ocGrid = spec.grid == .minmax ? .gptq : spec.grid
+        perm = Array(0..<cols)
+        codes = [UInt8](repeating: 0, count: rows * cols)
+        deq = [Float](repeating: 0, count: rows * cols)
+    }
+
+    /// per-OC static groups from the (dead-zeroed) original weights `wd`.
+    mutating func fitStaticGroups(_ wd: [Float]) {
         wd.withUnsafeBufferPointer { p in
             for r in 0..<rows {
                 for gi in 0..<nGroups {
@@ -118,93 +175,79 @@ public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options
             }
         }
     }
-    // Act-order permutation (stable: ties keep column order).
-    var perm = Array(0..<cols)
-    if options.actOrder {
-        let diag = (0..<cols).map { h[$0 * cols + $0] }
-        perm.sort { diag[$0] != diag[$1] ? diag[$0] > diag[$1] : $0 < $1 }
-    }
-    var hp = [Double](repeating: 0, count: cols * cols)
-    for i in 0..<cols { for j in 0..<cols { hp[i * cols + j] = h[perm[i] * cols + perm[j]] } }
-    let meanDiag = (0..<cols).reduce(0.0) { $0 + hp[$1 * cols + $1] } / Double(cols)
-    var damp = options.damp * meanDiag
-    var u: [Double] = []
-    var attempt = 0
-    while true {
-        var hd = hp
-        for i in 0..<cols { hd[i * cols + i] += damp }
-        do { u = try upperCholeskyOfInverse(hd, n: cols); break } catch {
-            attempt += 1
-            if attempt > 6 { throw error }
-            damp = max(damp * 10, 1e-8)
-        }
-    }
-    let uf = u.map { Float($0) }
-    // Work on Wᵀ in permuted order: row k of `wt` is column perm[k] of W (contiguous).
-    var wt = [Float](repeating: 0, count: cols * rows)
-    for k in 0..<cols { for r in 0..<rows { wt[k * rows + r] = wd[r * cols + perm[k]] } }
-    var codes = [UInt8](repeating: 0, count: rows * cols)
-    var deq = [Float](repeating: 0, count: rows * cols)
-    let bs = max(1, options.blockSize)
-    var errBlock = [Float](repeating: 0, count: bs * rows)
-    var colParams = [GroupParams](repeating: GroupParams(scale: 1, zero: 0), count: nGroups)
-    try wt.withUnsafeMutableBufferPointer { pw in
-        try uf.withUnsafeBufferPointer { pu in
-            try errBlock.withUnsafeMutableBufferPointer { pe in
-                var i1 = 0
-                while i1 < cols {
-                    if shouldStop?() == true { throw CancellationError() }
-                    let i2 = min(i1 + bs, cols)
-                    for k in i1..<i2 {
-                        let col = pw.baseAddress! + k * rows
-                        let orig = perm[k]
-                        let d = pu[k * cols + k]
-                        if spec.dim == .ic {
-                            for gi in 0..<nGroups {
-                                let lo = gi * g, hi = min((gi + 1) * g, rows)
-                                let gp = GroupParams.fit(UnsafeBufferPointer(start: col + lo, count: hi - lo), bits: spec.bits, grid: spec.grid)
-                                colParams[gi] = gp
-                                scales.data[gi * cols + orig] = gp.scale
-                                zeros.data[gi * cols + orig] = gp.zero
+
+    /// Quantizes the columns of `wd` in `perm` order, spreading each column's error over the
+    /// later columns with the rows of `u` (the upper Cholesky factor of the permuted `H⁻¹`):
+    /// inside a block of `blockSize` columns one column at a time, then the rest in one GEMM.
+    mutating func run(_ wd: [Float], u uf: [Float], blockSize bs: Int, shouldStop: (() -> Bool)?) throws {
+        let (rows, cols) = (self.rows, self.cols)
+        // Work on Wᵀ in permuted order: row k of `wt` is column perm[k] of W (contiguous).
+        var wt = [Float](repeating: 0, count: cols * rows)
+        for k in 0..<cols { for r in 0..<rows { wt[k * rows + r] = wd[r * cols + perm[k]] } }
+        var errBlock = [Float](repeating: 0, count: bs * rows)
+        var colParams = [GroupParams](repeating: GroupParams(scale: 1, zero: 0), count: nGroups)
+        try wt.withUnsafeMutableBufferPointer { pw in
+            try uf.withUnsafeBufferPointer { pu in
+                try errBlock.withUnsafeMutableBufferPointer { pe in
+                    var i1 = 0
+                    while i1 < cols {
+                        if shouldStop?() == true { throw CancellationError() }
+                        let i2 = min(i1 + bs, cols)
+                        for k in i1..<i2 {
+                            let col = pw.baseAddress! + k * rows
+                            let err = pe.baseAddress! + (k - i1) * rows
+                            quantizeColumn(k, col, err: err, d: pu[k * cols + k], colParams: &colParams)
+                            // Propagate inside the block.
+                            for j in (k + 1)..<i2 {
+                                let f = pu[k * cols + j]
+                                if f == 0 { continue }
+                                let cj = pw.baseAddress! + j * rows
+                                for r in 0..<rows { cj[r] -= f * err[r] }
                             }
                         }
-                        let err = pe.baseAddress! + (k - i1) * rows
-                        for r in 0..<rows {
-                            let gp: GroupParams
-                            if spec.dim == .ic {
-                                gp = colParams[r / g]
-                            } else {
-                                let gi = orig / g
-                                gp = GroupParams(scale: scales.data[r * nGroups + gi], zero: zeros.data[r * nGroups + gi], integerZero: ocGrid != .floatzero)
-                            }
-                            let q = gp.code(col[r], maxq: maxq)
-                            let v = gp.dequant(q)
-                            codes[r * cols + orig] = UInt8(q)
-                            deq[r * cols + orig] = v
-                            err[r] = (col[r] - v) / d
+                        // Lazy batch update of the remaining columns: W[i2:] -= U[i1:i2, i2:]ᵀ · Err.
+                        if i2 < cols {
+                            sgemm(transA: true, transB: false, m: cols - i2, n: rows, k: i2 - i1, alpha: -1,
+                                  a: pu.baseAddress! + i1 * cols + i2, lda: cols,
+                                  b: UnsafePointer(pe.baseAddress!), ldb: rows, beta: 1,
+                                  c: pw.baseAddress! + i2 * rows, ldc: rows)
                         }
-                        // Propagate inside the block.
-                        for j in (k + 1)..<i2 {
-                            let f = pu[k * cols + j]
-                            if f == 0 { continue }
-                            let cj = pw.baseAddress! + j * rows
-                            for r in 0..<rows { cj[r] -= f * err[r] }
-                        }
+                        i1 = i2
                     }
-                    // Lazy batch update of the remaining columns: W[i2:] -= U[i1:i2, i2:]ᵀ · Err.
-                    if i2 < cols {
-                        sgemm(transA: true, transB: false, m: cols - i2, n: rows, k: i2 - i1, alpha: -1,
-                              a: pu.baseAddress! + i1 * cols + i2, lda: cols,
-                              b: UnsafePointer(pe.baseAddress!), ldb: rows, beta: 1,
-                              c: pw.baseAddress! + i2 * rows, ldc: rows)
-                    }
-                    i1 = i2
                 }
             }
         }
     }
-    let effSpec = QuantSpec(bits: spec.bits, group: spec.group, dim: spec.dim, grid: spec.dim == .oc ? ocGrid : spec.grid)
-    let along = spec.dim == .oc ? cols : rows
-    return QuantizedTensor(spec: effSpec, groupSize: g, codes: codes, scales: scales, zeros: zeros,
-                           dequantized: Tensor(shape: [rows, cols], data: deq), ragged: along % g != 0)
+
+    /// Quantizes the `k`-th column in order (`col`, error-updated), writing its codes and
+    /// values and its scaled error `(w − ŵ)/d` into `err`. per-IC fits the column's groups first.
+    @inline(__always)
+    mutating func quantizeColumn(_ k: Int, _ col: UnsafeMutablePointer<Float>, err: UnsafeMutablePointer<Float>, d: Float,
+                                 colParams: inout [GroupParams]) {
+        let orig = perm[k]
+        let maxq = spec.maxq
+        if spec.dim == .ic {
+            for gi in 0..<nGroups {
+                let lo = gi * g, hi = min((gi + 1) * g, rows)
+                let gp = GroupParams.fit(UnsafeBufferPointer(start: col + lo, count: hi - lo), bits: spec.bits, grid: spec.grid)
+                colParams[gi] = gp
+                scales.data[gi * cols + orig] = gp.scale
+                zeros.data[gi * cols + orig] = gp.zero
+            }
+        }
+        for r in 0..<rows {
+            let gp: GroupParams
+            if spec.dim == .ic {
+                gp = colParams[r / g]
+            } else {
+                let gi = orig / g
+                gp = GroupParams(scale: scales.data[r * nGroups + gi], zero: zeros.data[r * nGroups + gi], integerZero: ocGrid != .floatzero)
+            }
+            let q = gp.code(col[r], maxq: maxq)
+            let v = gp.dequant(q)
+            codes[r * cols + orig] = UInt8(q)
+            deq[r * cols + orig] = v
+            err[r] = (col[r] - v) / d
+        }
+    }
 }

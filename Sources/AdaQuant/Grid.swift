@@ -25,12 +25,6 @@ public enum GridKind: String, Sendable, CaseIterable, Codable {
     case floatzero = "float-zero"
 }
 
-public struct QuantError: Error, CustomStringConvertible, Sendable, Equatable {
-    public let message: String
-    public init(_ m: String) { message = m }
-    public var description: String { message }
-}
-
 /// A quantization recipe for one weight matrix.
 public struct QuantSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     public var bits: Int
@@ -54,12 +48,12 @@ public struct QuantSpec: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Checks the spec against a `[out, in]` weight; returns the effective group size.
     public func validate(rows: Int, cols: Int) throws -> Int {
-        guard (2...8).contains(bits) else { throw QuantError("bits must be 2…8, got \(bits)") }
+        guard (2...8).contains(bits) else { throw QuantError("bits must be 2…8, got \(bits)", origin: .bits) }
         let along = dim == .oc ? cols : rows
         if group == 0 { return along }
-        guard group > 0 else { throw QuantError("group size must be positive (or 0 for per-channel), got \(group)") }
+        guard group > 0 else { throw QuantError("group size must be positive (or 0 for per-channel), got \(group)", origin: .group) }
         guard group <= along else {
-            throw QuantError("group size \(group) is larger than the grouped dimension (\(dim == .oc ? "input" : "output") size \(along))")
+            throw QuantError("group size \(group) is larger than the grouped dimension (\(dim == .oc ? "input" : "output") size \(along))", origin: .group)
         }
         return group
     }
@@ -164,62 +158,4 @@ public struct QuantizedTensor: Sendable {
         }
         return Tensor(shape: [rows, cols], data: out)
     }
-}
-
-/// Round-to-nearest quantization of a weight matrix `[out, in]` in either dimension.
-public func quantizeRTN(_ w: Tensor, _ spec: QuantSpec) throws -> QuantizedTensor {
-    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)") }
-    let (rows, cols) = (w.shape[0], w.shape[1])
-    let g = try spec.validate(rows: rows, cols: cols)
-    let maxq = spec.maxq
-    let along = spec.dim == .oc ? cols : rows
-    let nGroups = (along + g - 1) / g
-    let pshape = spec.dim == .oc ? [rows, nGroups] : [nGroups, cols]
-    var scales = Tensor(zeros: pshape), zeros = Tensor(zeros: pshape)
-    var codes = [UInt8](repeating: 0, count: rows * cols)
-    var deq = [Float](repeating: 0, count: rows * cols)
-    w.data.withUnsafeBufferPointer { p in
-        if spec.dim == .oc {
-            for r in 0..<rows {
-                for gi in 0..<nGroups {
-                    let lo = r * cols + gi * g, hi = r * cols + Swift.min((gi + 1) * g, cols)
-                    let gp = GroupParams.fit(UnsafeBufferPointer(rebasing: p[lo..<hi]), bits: spec.bits, grid: spec.grid)
-                    scales.data[r * nGroups + gi] = gp.scale
-                    zeros.data[r * nGroups + gi] = gp.zero
-                    for i in lo..<hi {
-                        let q = gp.code(p[i], maxq: maxq)
-                        codes[i] = UInt8(q)
-                        deq[i] = gp.dequant(q)
-                    }
-                }
-            }
-        } else {
-            // per-IC: groups run down columns; process row-blocks so memory access stays row-major.
-            var mn = [Float](repeating: 0, count: cols), mx = [Float](repeating: 0, count: cols)
-            for gi in 0..<nGroups {
-                let r0 = gi * g, r1 = Swift.min((gi + 1) * g, rows)
-                for c in 0..<cols { mn[c] = .infinity; mx[c] = -.infinity }
-                for r in r0..<r1 {
-                    for c in 0..<cols { let v = p[r * cols + c]; mn[c] = Swift.min(mn[c], v); mx[c] = Swift.max(mx[c], v) }
-                }
-                var params = [GroupParams]()
-                params.reserveCapacity(cols)
-                for c in 0..<cols {
-                    let gp = GroupParams.fit(min: mn[c], max: mx[c], bits: spec.bits, grid: spec.grid)
-                    params.append(gp)
-                    scales.data[gi * cols + c] = gp.scale
-                    zeros.data[gi * cols + c] = gp.zero
-                }
-                for r in r0..<r1 {
-                    for c in 0..<cols {
-                        let q = params[c].code(p[r * cols + c], maxq: maxq)
-                        codes[r * cols + c] = UInt8(q)
-                        deq[r * cols + c] = params[c].dequant(q)
-                    }
-                }
-            }
-        }
-    }
-    return QuantizedTensor(spec: spec, groupSize: g, codes: codes, scales: scales, zeros: zeros,
-                           dequantized: Tensor(shape: [rows, cols], data: deq), ragged: along % g != 0)
 }

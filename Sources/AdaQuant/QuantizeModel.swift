@@ -153,20 +153,12 @@ public func outputMSE(_ w: Tensor, _ wq: Tensor, hessian h: Hessian) -> Double {
     return max(t, 0) / Double(h.tokens * rows)
 }
 
-/// The four distinct input streams of a block's linear modules.
-enum InputSite: Int, CaseIterable {
-    case attnIn, attnContext, mlpIn, mlpAct
-    init(_ k: LinearKind) {
-        switch k {
-        case .q, .k, .v: self = .attnIn
-        case .o: self = .attnContext
-        case .gate, .up: self = .mlpIn
-        case .down: self = .mlpAct
-        }
-    }
-}
-
 func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+extension QuantizeOptions {
+    /// The options' bits, group and grid in dimension `d`.
+    func spec(_ d: QuantDim) -> QuantSpec { QuantSpec(bits: bits, group: group, dim: d, grid: grid) }
+}
 
 /// Quantizes every linear module of `model` (RTN or GPTQ, per-OC, per-IC or AdaDim).
 /// `calibration` windows are needed for GPTQ and AdaDim; block inputs come from the
@@ -174,150 +166,202 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibration: [[Int32]] = [],
                           progress: ((String, Int, Int) -> Void)? = nil,
                           shouldStop: (() -> Bool)? = nil) throws -> QuantizedModel {
-    let spec = QuantSpec(bits: options.bits, group: options.group, dim: .oc, grid: options.grid)
-    // Validate against every module shape up front (both dimensions when AdaDim may pick either).
-    for id in model.linearIDs {
-        let w = model[id]
-        let dims: [QuantDim]
-        switch options.dim {
-        case .fixed(let d): dims = [d]
-        case .ada: dims = QuantDim.allCases
-        }
-        for d in dims {
-            do {
-                _ = try QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid).validate(rows: w.shape[0], cols: w.shape[1])
-            } catch let e as QuantError {
-                // Name the module (and its shape) that the spec does not fit.
-                throw QuantError("\(id) \(w.shape[0])×\(w.shape[1]) per-\(d.rawValue.uppercased()): \(e.message)")
-            }
-        }
-    }
+    try validateShapes(model, options)
     if options.needsCalibration && calibration.isEmpty {
-        throw QuantError("\(options.description) needs calibration windows")
+        throw QuantError("\(options.description) needs calibration windows", origin: .calibration)
     }
-    var out = model
-    var reports: [ModuleReport] = []
-    var layers: [LinearID: QuantizedTensor] = [:]
-    var timings = QuantTimings()
-
-    func specFor(_ d: QuantDim) -> QuantSpec { QuantSpec(bits: spec.bits, group: spec.group, dim: d, grid: spec.grid) }
-
     // Plain RTN in a fixed dimension needs no data.
     if case .fixed(let d) = options.dim, options.method == .rtn {
-        let t0 = now()
-        for (i, id) in model.linearIDs.enumerated() {
-            if shouldStop?() == true { throw CancellationError() }
-            let q = try quantizeRTN(model[id], specFor(d))
-            out[id] = q.dequantized
-            layers[id] = q
-            reports.append(ModuleReport(id: id, dim: d, errorOC: nil, errorIC: nil, ragged: q.ragged,
-                                        weightMSE: mse(q.dequantized, model[id])))
-            progress?("rtn", i + 1, model.linearIDs.count)
-        }
-        timings.rtn = now() - t0
-        return QuantizedModel(model: out, options: options, reports: reports, layers: layers, timings: timings)
+        return try quantizeRTNModel(model, options: options, dim: d, progress: progress, shouldStop: shouldStop)
     }
-
+    var record = QuantizationRecord(model: model)
     let stream = BlockStream(model: model, windows: calibration)
     let nSel = min(options.selectionWindows ?? calibration.count, calibration.count)
     for b in 0..<model.blocks.count {
         if shouldStop?() == true { throw CancellationError() }
         let fp = model.blocks[b]
-        // 1. Full-precision traces: Hessians of the four input sites, stored MLP inputs for selection.
-        var hess = InputSite.allCases.map { site -> Hessian in
-            switch site {
-            case .attnIn, .mlpIn: return Hessian(size: model.config.hiddenSize)
-            case .attnContext: return Hessian(size: model.config.numHeads * model.config.headDim)
-            case .mlpAct: return Hessian(size: model.config.intermediateSize)
-            }
-        }
-        var mlpIns: [Tensor] = []
-        var attnIns: [Tensor] = []
-        var tCapture = 0.0, tHess = 0.0
-        var t0 = now()
-        let consume = { (i: Int, tr: BlockTrace) throws in
-            if shouldStop?() == true { throw CancellationError() }
-            let t1 = now()
-            tCapture += t1 - t0
-            hess[0].add(tr.attnIn); hess[1].add(tr.attnContext); hess[2].add(tr.mlpIn); hess[3].add(tr.mlpAct)
-            if i < nSel { attnIns.append(tr.attnIn); mlpIns.append(tr.mlpIn) }
-            t0 = now()
-            tHess += t0 - t1
-        }
-        // With full-precision inputs the stream moves to the next block right here; with
-        // quantized inputs it waits for the quantized block.
-        if options.quantizedInputs {
-            try stream.trace(weights: fp) { i, tr, _ in try consume(i, tr) }
-        } else {
-            try stream.traceAndAdvance(weights: fp, consume)
-        }
-        timings.capture += tCapture
-        timings.hessian += tHess
-
+        // 1. Full-precision traces: Hessians of the four input sites, stored inputs for selection.
+        var capture = try captureBlock(stream, weights: fp, selectionWindows: nSel, quantizedInputs: options.quantizedInputs,
+                                       shouldStop: shouldStop, timings: &record.timings)
         // 2. Dimension per module.
-        var dims: [LinearKind: QuantDim] = [:]
-        var errs: [LinearKind: (Double, Double)] = [:]
-        var rtnCache: [LinearKind: [QuantDim: QuantizedTensor]] = [:]
         let tSel0 = now()
-        switch options.dim {
-        case .fixed(let d):
-            for k in LinearKind.allCases { dims[k] = d }
-        case .ada(let criterion):
-            for k in LinearKind.allCases {
-                rtnCache[k] = [.oc: try quantizeRTN(fp[k], specFor(.oc)), .ic: try quantizeRTN(fp[k], specFor(.ic))]
-            }
-            if criterion == .module {
-                for k in LinearKind.allCases {
-                    let h = hess[InputSite(k).rawValue]
-                    let e = (outputMSE(fp[k], rtnCache[k]![.oc]!.dequantized, hessian: h),
-                             outputMSE(fp[k], rtnCache[k]![.ic]!.dequantized, hessian: h))
-                    errs[k] = e
-                    dims[k] = e.1 < e.0 ? .ic : .oc
-                }
-            } else {
-                let cands = Dictionary(uniqueKeysWithValues: LinearKind.allCases.map {
-                    ($0, (oc: rtnCache[$0]![.oc]!.dequantized, ic: rtnCache[$0]![.ic]!.dequantized)) })
-                (dims, errs) = try blockCriterionChoices(model: model, block: fp, candidates: cands,
-                                                         attnIns: attnIns, mlpIns: mlpIns, rope: stream.rope,
-                                                         shouldStop: shouldStop)
-            }
-        }
-        timings.selection += now() - tSel0
-        attnIns = []
-        mlpIns = []
-
+        let selection = try selectDims(model: model, block: fp, capture: capture, options: options, rope: stream.rope,
+                                       shouldStop: shouldStop)
+        record.timings.selection += now() - tSel0
+        capture.attnIns = []
+        capture.mlpIns = []
         // 3. Quantize in the chosen dimension.
-        var qblock = fp
-        for k in LinearKind.allCases {
-            let id = LinearID(block: b, kind: k)
-            let d = dims[k]!
-            let q: QuantizedTensor
-            if options.method == .gptq {
-                let t1 = now()
-                q = try quantizeGPTQ(fp[k], hessian: hess[InputSite(k).rawValue], spec: specFor(d), options: options.gptq, shouldStop: shouldStop)
-                timings.gptq += now() - t1
-            } else if let cached = rtnCache[k]?[d] {
-                q = cached
-            } else {
-                let t1 = now()
-                q = try quantizeRTN(fp[k], specFor(d))
-                timings.rtn += now() - t1
-            }
-            qblock[k] = q.dequantized
-            layers[id] = q
-            reports.append(ModuleReport(id: id, dim: d, errorOC: errs[k]?.0, errorIC: errs[k]?.1, ragged: q.ragged,
-                                        weightMSE: mse(q.dequantized, fp[k])))
-        }
-        out.blocks[b] = qblock
+        let qblock = try quantizeBlock(b, fp, hessians: capture.hessians, selection: selection, options: options,
+                                       shouldStop: shouldStop, record: &record)
+        record.model.blocks[b] = qblock
         // 4. Next block's inputs (already advanced when they come from full precision).
         if options.quantizedInputs {
             let t2 = now()
             stream.advance(weights: qblock)
-            timings.capture += now() - t2
+            record.timings.capture += now() - t2
         }
         progress?("block", b + 1, model.blocks.count)
     }
-    return QuantizedModel(model: out, options: options, reports: reports, layers: layers, timings: timings)
+    return record.result(options)
+}
+
+/// What a model quantization builds up, module by module.
+private struct QuantizationRecord {
+    var model: LlamaModel
+    var reports: [ModuleReport] = []
+    var layers: [LinearID: QuantizedTensor] = [:]
+    var timings = QuantTimings()
+
+    /// Keeps module `id`'s quantized tensor and its report (the dequantized weight is put
+    /// into `model` by the caller).
+    mutating func add(_ id: LinearID, _ q: QuantizedTensor, dim: QuantDim, original: Tensor,
+                      errorOC: Double? = nil, errorIC: Double? = nil) {
+        layers[id] = q
+        reports.append(ModuleReport(id: id, dim: dim, errorOC: errorOC, errorIC: errorIC, ragged: q.ragged,
+                                    weightMSE: mse(q.dequantized, original)))
+    }
+
+    func result(_ options: QuantizeOptions) -> QuantizedModel {
+        QuantizedModel(model: model, options: options, reports: reports, layers: layers, timings: timings)
+    }
+}
+
+/// Checks the spec against every module shape up front (both dimensions when AdaDim may pick
+/// either), naming the module (and its shape) that it does not fit.
+private func validateShapes(_ model: LlamaModel, _ options: QuantizeOptions) throws {
+    let dims: [QuantDim]
+    switch options.dim {
+    case .fixed(let d): dims = [d]
+    case .ada: dims = QuantDim.allCases
+    }
+    for id in model.linearIDs {
+        let w = model[id]
+        for d in dims {
+            do {
+                _ = try options.spec(d).validate(rows: w.shape[0], cols: w.shape[1])
+            } catch let e as QuantError {
+                throw QuantError("\(id) \(w.shape[0])×\(w.shape[1]) per-\(d.rawValue.uppercased()): \(e.message)",
+                                 origin: e.origin ?? .group)
+            }
+        }
+    }
+}
+
+/// RTN of every module in one fixed dimension: no calibration data, no block pass.
+private func quantizeRTNModel(_ model: LlamaModel, options: QuantizeOptions, dim d: QuantDim,
+                              progress: ((String, Int, Int) -> Void)?, shouldStop: (() -> Bool)?) throws -> QuantizedModel {
+    var record = QuantizationRecord(model: model)
+    let t0 = now()
+    for (i, id) in model.linearIDs.enumerated() {
+        if shouldStop?() == true { throw CancellationError() }
+        let q = try quantizeRTN(model[id], options.spec(d))
+        record.model[id] = q.dequantized
+        record.add(id, q, dim: d, original: model[id])
+        progress?("rtn", i + 1, model.linearIDs.count)
+    }
+    record.timings.rtn = now() - t0
+    return record.result(options)
+}
+
+/// One block's full-precision traces: the Hessians of its four input sites, and the
+/// attention and MLP inputs of the selection windows.
+private struct BlockCapture {
+    var hessians: SiteHessians
+    var attnIns: [Tensor] = []
+    var mlpIns: [Tensor] = []
+}
+
+/// Runs the stream's current block with `fp` on every window, accumulating the Hessians and
+/// keeping the first `nSel` windows' inputs. With full-precision inputs the stream moves to
+/// the next block right here; with quantized inputs it waits for the quantized block.
+private func captureBlock(_ stream: BlockStream, weights fp: LlamaBlock, selectionWindows nSel: Int,
+                          quantizedInputs: Bool, shouldStop: (() -> Bool)?,
+                          timings: inout QuantTimings) throws -> BlockCapture {
+    var capture = BlockCapture(hessians: SiteHessians(config: stream.model.config))
+    var tCapture = 0.0, tHess = 0.0
+    var t0 = now()
+    let consume = { (i: Int, tr: BlockTrace) throws in
+        if shouldStop?() == true { throw CancellationError() }
+        let t1 = now()
+        tCapture += t1 - t0
+        capture.hessians.add(tr)
+        if i < nSel { capture.attnIns.append(tr.attnIn); capture.mlpIns.append(tr.mlpIn) }
+        t0 = now()
+        tHess += t0 - t1
+    }
+    if quantizedInputs {
+        try stream.trace(weights: fp) { i, tr, _ in try consume(i, tr) }
+    } else {
+        try stream.traceAndAdvance(weights: fp, consume)
+    }
+    timings.capture += tCapture
+    timings.hessian += tHess
+    return capture
+}
+
+/// The dimension chosen for each module of a block, AdaDim's candidate errors, and the RTN
+/// candidates already computed for the choice.
+private struct DimSelection {
+    var dims: [LinearKind: QuantDim] = [:]
+    var errors: [LinearKind: (Double, Double)] = [:]
+    var rtn: [LinearKind: [QuantDim: QuantizedTensor]] = [:]
+}
+
+/// Chooses each module's dimension: the fixed one, or AdaDim's choice by the options' criterion.
+private func selectDims(model: LlamaModel, block fp: LlamaBlock, capture: BlockCapture, options: QuantizeOptions,
+                        rope: RoPETable, shouldStop: (() -> Bool)?) throws -> DimSelection {
+    var sel = DimSelection()
+    switch options.dim {
+    case .fixed(let d):
+        for k in LinearKind.allCases { sel.dims[k] = d }
+    case .ada(let criterion):
+        for k in LinearKind.allCases {
+            sel.rtn[k] = [.oc: try quantizeRTN(fp[k], options.spec(.oc)), .ic: try quantizeRTN(fp[k], options.spec(.ic))]
+        }
+        if criterion == .module {
+            for k in LinearKind.allCases {
+                let h = capture.hessians[k]
+                let e = (outputMSE(fp[k], sel.rtn[k]![.oc]!.dequantized, hessian: h),
+                         outputMSE(fp[k], sel.rtn[k]![.ic]!.dequantized, hessian: h))
+                sel.errors[k] = e
+                sel.dims[k] = e.1 < e.0 ? .ic : .oc
+            }
+        } else {
+            let cands = Dictionary(uniqueKeysWithValues: LinearKind.allCases.map {
+                ($0, (oc: sel.rtn[$0]![.oc]!.dequantized, ic: sel.rtn[$0]![.ic]!.dequantized)) })
+            (sel.dims, sel.errors) = try blockCriterionChoices(model: model, block: fp, candidates: cands,
+                                                               attnIns: capture.attnIns, mlpIns: capture.mlpIns,
+                                                               rope: rope, shouldStop: shouldStop)
+        }
+    }
+    return sel
+}
+
+/// Quantizes block `b`'s modules in their chosen dimensions (GPTQ, or RTN reusing the
+/// selection's candidates), recording each; returns the block with dequantized weights.
+private func quantizeBlock(_ b: Int, _ fp: LlamaBlock, hessians: SiteHessians, selection: DimSelection,
+                           options: QuantizeOptions, shouldStop: (() -> Bool)?,
+                           record: inout QuantizationRecord) throws -> LlamaBlock {
+    var qblock = fp
+    for k in LinearKind.allCases {
+        let d = selection.dims[k]!
+        let q: QuantizedTensor
+        if options.method == .gptq {
+            let t1 = now()
+            q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: options.spec(d), options: options.gptq, shouldStop: shouldStop)
+            record.timings.gptq += now() - t1
+        } else if let cached = selection.rtn[k]?[d] {
+            q = cached
+        } else {
+            let t1 = now()
+            q = try quantizeRTN(fp[k], options.spec(d))
+            record.timings.rtn += now() - t1
+        }
+        qblock[k] = q.dequantized
+        record.add(LinearID(block: b, kind: k), q, dim: d, original: fp[k],
+                   errorOC: selection.errors[k]?.0, errorIC: selection.errors[k]?.1)
+    }
+    return qblock
 }
 
 /// AdaDim's block-level target for module `kind` with the given block weights: the attention
@@ -330,64 +374,28 @@ func blockTarget(_ m: LlamaModel, kind: LinearKind, weights w: LlamaBlock, attnI
     }
 }
 
-/// Hessian sums of the four input sites (`q/k/v`, `o`, `gate/up`, `down`) of every block, from
-/// the full-precision model on `calibration`: what GPTQ needs, computed once and reusable
-/// across GPTQ runs that take their inputs from the full-precision model.
-public struct CalibrationHessians: Sendable {
-    /// `sites[block][site]` with sites in the order attnIn, attnContext, mlpIn, mlpAct.
-    public let sites: [[Hessian]]
-    public let seconds: Double
-
-    public func hessian(_ id: LinearID) -> Hessian { sites[id.block][InputSite(id.kind).rawValue] }
-
-    public init(model: LlamaModel, calibration: [[Int32]], progress: ((Int, Int) -> Void)? = nil,
-                shouldStop: (() -> Bool)? = nil) throws {
-        let t0 = now()
-        let c = model.config
-        let stream = BlockStream(model: model, windows: calibration)
-        var all: [[Hessian]] = []
-        for b in 0..<model.blocks.count {
-            if shouldStop?() == true { throw CancellationError() }
-            var hs = [Hessian(size: c.hiddenSize), Hessian(size: c.numHeads * c.headDim),
-                      Hessian(size: c.hiddenSize), Hessian(size: c.intermediateSize)]
-            stream.traceAndAdvance { _, tr in
-                hs[0].add(tr.attnIn); hs[1].add(tr.attnContext); hs[2].add(tr.mlpIn); hs[3].add(tr.mlpAct)
-            }
-            all.append(hs)
-            progress?(b + 1, model.blocks.count)
-        }
-        sites = all
-        seconds = now() - t0
-    }
-}
-
 /// GPTQ on every linear module with precomputed Hessians, in fixed dimensions per module
 /// (`dims`, e.g. the choices of an AdaDim run at the same bits and group), or `options.dim`
 /// when it is fixed.
 public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hessians: CalibrationHessians,
                               dims: [LinearID: QuantDim]? = nil, choices: [ModuleReport]? = nil,
                               progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> QuantizedModel {
-    var out = model
-    var reports: [ModuleReport] = []
-    var layers: [LinearID: QuantizedTensor] = [:]
-    var timings = QuantTimings()
+    var record = QuantizationRecord(model: model)
     let chosen = choices.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.id, $0) }) }
     for (i, id) in model.linearIDs.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
         let d: QuantDim
         if let dd = dims?[id] ?? chosen?[id]?.dim { d = dd } else if case .fixed(let f) = options.dim { d = f } else {
-            throw QuantError("AdaDim GPTQ needs the dimension choices (run the selection first)")
+            throw QuantError("AdaDim GPTQ needs the dimension choices (run the selection first)", origin: .options)
         }
-        let spec = QuantSpec(bits: options.bits, group: options.group, dim: d, grid: options.grid)
         let t0 = now()
-        let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: spec, options: options.gptq, shouldStop: shouldStop)
-        timings.gptq += now() - t0
-        out[id] = q.dequantized
-        layers[id] = q
-        reports.append(ModuleReport(id: id, dim: d, errorOC: chosen?[id]?.errorOC, errorIC: chosen?[id]?.errorIC,
-                                    ragged: q.ragged, weightMSE: mse(q.dequantized, model[id])))
+        let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: options.spec(d), options: options.gptq,
+                                 shouldStop: shouldStop)
+        record.timings.gptq += now() - t0
+        record.model[id] = q.dequantized
+        record.add(id, q, dim: d, original: model[id], errorOC: chosen?[id]?.errorOC, errorIC: chosen?[id]?.errorIC)
         progress?(i + 1, model.linearIDs.count)
     }
-    timings.hessian = hessians.seconds
-    return QuantizedModel(model: out, options: options, reports: reports, layers: layers, timings: timings)
+    record.timings.hessian = hessians.seconds
+    return record.result(options)
 }

@@ -1,7 +1,7 @@
 import AdaModel
 import AdaTensor
 
-/// AdaDim's block criterion for one block (GUIDE §1): greedy over q, k, v, o, gate, up,
+/// AdaDim's block criterion for one block (docs/reference.md §1.3): greedy over q, k, v, o, gate, up,
 /// down; each module's two candidates (its per-OC and per-IC RTN weights, earlier choices
 /// applied) are judged by the mean squared error of the block-level target against the
 /// current reference on the selection windows: the attention output for q/k/v, the MLP
@@ -17,23 +17,9 @@ func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
                            attnIns: [Tensor], mlpIns: [Tensor], rope: RoPETable,
                            shouldStop: (() -> Bool)?) throws
     -> (dims: [LinearKind: QuantDim], errors: [LinearKind: (Double, Double)]) {
-    let c = model.config
+    let parts = BlockParts(config: model.config, rope: rope)
+    let (proj, attend, act) = (parts.proj, parts.attend, parts.act)
     let n = attnIns.count
-    func proj(_ x: Tensor, _ w: Tensor, _ kind: LinearKind) -> Tensor {
-        var y = Forward.linear(x, w)
-        if kind == .q { Forward.applyRoPE(&y, heads: c.numHeads, headDim: c.headDim, table: rope) }
-        if kind == .k { Forward.applyRoPE(&y, heads: c.numKVHeads, headDim: c.headDim, table: rope) }
-        return y
-    }
-    func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
-        Forward.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-    }
-    func act(_ g: Tensor, _ u: Tensor) -> Tensor {
-        var a = g
-        Forward.swiglu(&a, u)
-        return a
-    }
-
     var dims: [LinearKind: QuantDim] = [:]
     var errs: [LinearKind: (Double, Double)] = [:]
     var cur = fp
@@ -99,4 +85,32 @@ func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
         }
     }
     return (dims, errs)
+}
+
+/// The pieces of a block's forward pass that the criterion recombines.
+private struct BlockParts {
+    let config: LlamaConfig
+    let rope: RoPETable
+
+    /// `x·wᵀ`, with RoPE applied for q and k.
+    func proj(_ x: Tensor, _ w: Tensor, _ kind: LinearKind) -> Tensor {
+        let c = config
+        var y = Forward.linear(x, w)
+        if kind == .q { Forward.applyRoPE(&y, heads: c.numHeads, headDim: c.headDim, table: rope) }
+        if kind == .k { Forward.applyRoPE(&y, heads: c.numKVHeads, headDim: c.headDim, table: rope) }
+        return y
+    }
+
+    /// Causal attention of projected (and rotated) q, k, v: the context fed to o.
+    func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
+        let c = config
+        return Forward.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
+    }
+
+    /// `silu(g) ⊙ u`: the activation fed to down.
+    func act(_ g: Tensor, _ u: Tensor) -> Tensor {
+        var a = g
+        Forward.swiglu(&a, u)
+        return a
+    }
 }

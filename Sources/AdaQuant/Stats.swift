@@ -83,10 +83,9 @@ public struct ActivationStats: Sendable {
         let c = model.config
         for b in 0..<model.blocks.count {
             if shouldStop?() == true { throw CancellationError() }
-            var acc = [ChannelStatsAccumulator(channels: c.hiddenSize), ChannelStatsAccumulator(channels: c.numHeads * c.headDim),
-                       ChannelStatsAccumulator(channels: c.hiddenSize), ChannelStatsAccumulator(channels: c.intermediateSize)]
+            var acc = InputSite.allCases.map { ChannelStatsAccumulator(channels: $0.size(c)) }
             stream.traceAndAdvance { _, tr in
-                acc[0].add(tr.attnIn); acc[1].add(tr.attnContext); acc[2].add(tr.mlpIn); acc[3].add(tr.mlpAct)
+                for site in InputSite.allCases { acc[site.rawValue].add(site.input(in: tr)) }
             }
             let st = acc.map(\.stats)
             for k in LinearKind.allCases { out[LinearID(block: b, kind: k)] = st[InputSite(k).rawValue] }
@@ -125,8 +124,8 @@ public func outlierChannels(_ stats: ActivationStats, threshold: Float = 6, top:
 /// Statistics of a weight's rows (`axis: 1`, one entry per output channel) or columns
 /// (`axis: 0`, one entry per input channel).
 public func weightStats(_ w: Tensor, axis: Int) throws -> ChannelStats {
-    guard w.rank == 2 else { throw QuantError("weight statistics need a 2-D tensor, got \(w.shape)") }
-    guard axis == 0 || axis == 1 else { throw QuantError("axis must be 0 (columns) or 1 (rows), got \(axis)") }
+    guard w.rank == 2 else { throw QuantError("weight statistics need a 2-D tensor, got \(w.shape)", origin: .tensor) }
+    guard axis == 0 || axis == 1 else { throw QuantError("axis must be 0 (columns) or 1 (rows), got \(axis)", origin: .options) }
     var acc = ChannelStatsAccumulator(channels: axis == 0 ? w.shape[1] : w.shape[0])
     acc.add(axis == 0 ? w : w.transposed())
     return acc.stats
@@ -135,7 +134,8 @@ public func weightStats(_ w: Tensor, axis: Int) throws -> ChannelStats {
 /// GPTQ saliency `w²/[H⁻¹]ᵢᵢ` of every weight (`[out, in]`), with `H` damped as GPTQ does.
 public func gptqSaliency(_ w: Tensor, hessian: Hessian, damp: Double = 0.01) throws -> Tensor {
     let n = hessian.size
-    guard w.rank == 2, w.shape[1] == n else { throw QuantError("weight \(w.shape) does not match Hessian size \(n)") }
+    guard w.rank == 2 else { throw QuantError("weight \(w.shape) does not match Hessian size \(n)", origin: .tensor) }
+    guard w.shape[1] == n else { throw QuantError("weight \(w.shape) does not match Hessian size \(n)", origin: .calibration) }
     var h = hessian.matrix()
     for i in 0..<n where h[i * n + i] == 0 { h[i * n + i] = 1 }
     let mean = (0..<n).reduce(0.0) { $0 + h[$1 * n + $1] } / Double(n)
@@ -143,9 +143,9 @@ public func gptqSaliency(_ w: Tensor, hessian: Hessian, damp: Double = 0.01) thr
     var nn = Int32(n), lda = Int32(n), info: Int32 = 0
     var lower = Int8(UInt8(ascii: "L"))
     dpotrf_(&lower, &nn, &h, &lda, &info)
-    guard info == 0 else { throw QuantError("Hessian is not positive definite") }
+    guard info == 0 else { throw QuantError("Hessian is not positive definite", origin: .hessian) }
     dpotri_(&lower, &nn, &h, &lda, &info)
-    guard info == 0 else { throw QuantError("Hessian inverse failed") }
+    guard info == 0 else { throw QuantError("Hessian inverse failed", origin: .hessian) }
     let diag = (0..<n).map { h[$0 * n + $0] }
     var out = w
     for r in 0..<w.shape[0] {

@@ -173,7 +173,7 @@ private enum Real {
     }()
 }
 
-@Suite("SmolLM2 perplexity (GUIDE §3)", .serialized)
+@Suite("SmolLM2 perplexity (docs/reference.md §4)", .serialized)
 struct RealPerplexityTests {
     @Test func prideAndPrejudice8x512() throws {
         let m = try #require(Real.model, "model missing: run scripts/setup")

@@ -330,7 +330,7 @@ struct GGUFRoundTripTests {
 
 @Suite("SmolLM2 GGUF file")
 struct RealGGUFTests {
-    @Test func headerMatchesGuide() throws {
+    @Test func headerMatchesReference() throws {
         let f = try #require(RealModel.gguf, "model missing: run scripts/setup")
         let size = try FileManager.default.attributesOfItem(atPath: f.path)[.size] as? Int
         #expect(size == 98_362_432)
@@ -363,7 +363,7 @@ struct RealGGUFTests {
     }
 
     @Test func q4_1WeightsDecodeFromTheirBlocks() throws {
-        // Decode the first row of blk.0.attn_q by hand from the raw bytes (GUIDE §3 Q4_1 layout)
+        // Decode the first row of blk.0.attn_q by hand from the raw bytes (Q4_1 layout, docs/reference.md §2.2)
         // and compare with the library's dequantization.
         let f = try #require(RealModel.gguf, "model missing: run scripts/setup")
         let info = try #require(f.info("blk.0.attn_q.weight"))

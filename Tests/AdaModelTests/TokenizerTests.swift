@@ -21,7 +21,7 @@ struct TokenizerTests {
         ("  multiple   spaces", [216, 2701, 256, 5600]),
         ("\n", [198]),
     ])
-    func guideVectors(text: String, ids: [Int32]) throws {
+    func referenceVectors(text: String, ids: [Int32]) throws {
         let t = try tokenizer()
         #expect(t.encode(text) == ids)
         #expect(t.decode(ids) == text)

@@ -21,7 +21,7 @@ private func dOutputMSE(_ xs: [DM], _ w: Tensor, _ wq: Tensor) -> Double {
     return s / Double(n)
 }
 
-/// AdaDim's block criterion, written from the GUIDE in float64: greedy in module order inside
+/// AdaDim's block criterion, written from docs/reference.md §1.3 in float64: greedy in module order inside
 /// each block; q/k/v/o judged at the attention output, gate/up/down at the MLP output; each
 /// candidate compared with the target of the block whose earlier modules are already quantized;
 /// block and MLP inputs from the full-precision model; mean over the first `nSel` windows.

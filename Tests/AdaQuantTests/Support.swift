@@ -80,7 +80,7 @@ func relClose(_ a: Double, _ b: Double, _ rel: Double, abs floor: Double = 0) ->
     Swift.abs(a - b) <= rel * Swift.max(Swift.abs(a), Swift.abs(b)) + floor
 }
 
-// MARK: - Grid formulas written from the GUIDE (Float32, round half to even)
+// MARK: - Grid formulas written from docs/reference.md §1.1 (Float32, round half to even)
 
 struct RefGroup {
     var scale: Float
@@ -316,7 +316,7 @@ enum QTiny {
     }
 }
 
-// MARK: - Float64 block forward (adjacent-pair RoPE, as the GUIDE specifies), independent of Forward
+// MARK: - Float64 block forward (adjacent-pair RoPE, docs/reference.md §2.3), independent of Forward
 
 typealias DM = [[Double]]
 

@@ -1,43 +1,6 @@
 import AdaModel
-import AdaQuant
 import AdaTensor
 import Foundation
-
-/// Weight and layer-output errors of one quantized module.
-public struct ModuleError: Sendable {
-    public let id: LinearID
-    public let weightMSE: Double
-    /// Output MSE on the calibration inputs (full-precision inputs of that module).
-    public let outputMSE: Double
-}
-
-/// Per-module weight MSE and layer-output MSE of `quantized` against `reference`, with the
-/// module inputs of the full-precision model on `calibration` windows.
-public func moduleErrors(reference: LlamaModel, quantized: LlamaModel, calibration: [[Int32]],
-                         shouldStop: (() -> Bool)? = nil) throws -> [ModuleError] {
-    let stream = BlockStream(model: reference, windows: calibration)
-    var out: [ModuleError] = []
-    for b in 0..<reference.blocks.count {
-        if shouldStop?() == true { throw CancellationError() }
-        let c = reference.config
-        var hs: [LinearKind: Hessian] = [
-            .q: Hessian(size: c.hiddenSize), .o: Hessian(size: c.numHeads * c.headDim),
-            .gate: Hessian(size: c.hiddenSize), .down: Hessian(size: c.intermediateSize),
-        ]
-        stream.traceAndAdvance { _, tr in
-            hs[.q]!.add(tr.attnIn); hs[.o]!.add(tr.attnContext); hs[.gate]!.add(tr.mlpIn); hs[.down]!.add(tr.mlpAct)
-        }
-        for k in LinearKind.allCases {
-            let site: LinearKind = [.q, .k, .v].contains(k) ? .q : ([.gate, .up].contains(k) ? .gate : k)
-            let w = reference.blocks[b][k], wq = quantized.blocks[b][k]
-            let dw = try wq.subtracting(w)
-            let wm = dw.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(dw.count)
-            out.append(ModuleError(id: LinearID(block: b, kind: k), weightMSE: wm,
-                                   outputMSE: outputMSE(w, wq, hessian: hs[site]!)))
-        }
-    }
-    return out
-}
 
 /// How closely a quantized model's next-token distribution follows the reference's.
 public struct AgreementResult: Sendable, CustomStringConvertible {

@@ -1,0 +1,78 @@
+import AdaTensor
+
+/// Round-to-nearest quantization of a weight matrix `[out, in]` in either dimension.
+public func quantizeRTN(_ w: Tensor, _ spec: QuantSpec) throws -> QuantizedTensor {
+    guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)", origin: .tensor) }
+    let (rows, cols) = (w.shape[0], w.shape[1])
+    let g = try spec.validate(rows: rows, cols: cols)
+    let along = spec.dim == .oc ? cols : rows
+    let nGroups = (along + g - 1) / g
+    let pshape = spec.dim == .oc ? [rows, nGroups] : [nGroups, cols]
+    var out = RTNOutput(scales: Tensor(zeros: pshape), zeros: Tensor(zeros: pshape),
+                        codes: [UInt8](repeating: 0, count: rows * cols), deq: [Float](repeating: 0, count: rows * cols))
+    w.data.withUnsafeBufferPointer { p in
+        if spec.dim == .oc {
+            rtnPerOC(p, rows: rows, cols: cols, groupSize: g, nGroups: nGroups, spec: spec, into: &out)
+        } else {
+            rtnPerIC(p, rows: rows, cols: cols, groupSize: g, nGroups: nGroups, spec: spec, into: &out)
+        }
+    }
+    return QuantizedTensor(spec: spec, groupSize: g, codes: out.codes, scales: out.scales, zeros: out.zeros,
+                           dequantized: Tensor(shape: [rows, cols], data: out.deq), ragged: along % g != 0)
+}
+
+/// What RTN fills in: per-group parameters, codes and dequantized values.
+struct RTNOutput {
+    var scales: Tensor, zeros: Tensor
+    var codes: [UInt8]
+    var deq: [Float]
+}
+
+/// per-OC RTN: groups of `g` consecutive input columns of each row.
+func rtnPerOC(_ p: UnsafeBufferPointer<Float>, rows: Int, cols: Int, groupSize g: Int, nGroups: Int, spec: QuantSpec,
+              into out: inout RTNOutput) {
+    let maxq = spec.maxq
+    for r in 0..<rows {
+        for gi in 0..<nGroups {
+            let lo = r * cols + gi * g, hi = r * cols + Swift.min((gi + 1) * g, cols)
+            let gp = GroupParams.fit(UnsafeBufferPointer(rebasing: p[lo..<hi]), bits: spec.bits, grid: spec.grid)
+            out.scales.data[r * nGroups + gi] = gp.scale
+            out.zeros.data[r * nGroups + gi] = gp.zero
+            for i in lo..<hi {
+                let q = gp.code(p[i], maxq: maxq)
+                out.codes[i] = UInt8(q)
+                out.deq[i] = gp.dequant(q)
+            }
+        }
+    }
+}
+
+/// per-IC RTN: groups run down columns; row-blocks of `g` rows are processed so memory access
+/// stays row-major.
+func rtnPerIC(_ p: UnsafeBufferPointer<Float>, rows: Int, cols: Int, groupSize g: Int, nGroups: Int, spec: QuantSpec,
+              into out: inout RTNOutput) {
+    let maxq = spec.maxq
+    var mn = [Float](repeating: 0, count: cols), mx = [Float](repeating: 0, count: cols)
+    for gi in 0..<nGroups {
+        let r0 = gi * g, r1 = Swift.min((gi + 1) * g, rows)
+        for c in 0..<cols { mn[c] = .infinity; mx[c] = -.infinity }
+        for r in r0..<r1 {
+            for c in 0..<cols { let v = p[r * cols + c]; mn[c] = Swift.min(mn[c], v); mx[c] = Swift.max(mx[c], v) }
+        }
+        var params = [GroupParams]()
+        params.reserveCapacity(cols)
+        for c in 0..<cols {
+            let gp = GroupParams.fit(min: mn[c], max: mx[c], bits: spec.bits, grid: spec.grid)
+            params.append(gp)
+            out.scales.data[gi * cols + c] = gp.scale
+            out.zeros.data[gi * cols + c] = gp.zero
+        }
+        for r in r0..<r1 {
+            for c in 0..<cols {
+                let q = params[c].code(p[r * cols + c], maxq: maxq)
+                out.codes[r * cols + c] = UInt8(q)
+                out.deq[r * cols + c] = params[c].dequant(q)
+            }
+        }
+    }
+}
