@@ -199,18 +199,6 @@ extension Arguments {
     }
 }
 
-/// Runs engine work, turning engine errors into errors pointing at `argument`.
-func engine<T>(_ a: Arguments, _ argument: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as QuantError {
-        throw a.error(argument, e.message)
-    } catch let e as ModelFileError {
-        throw a.error(argument, e.description)
-    } catch let e as EvalError {
-        throw a.error(argument, e.message)
-    }
-}
-
-
 /// Quantization: the dimension constants, quantize, rtn, export, load_packed; the statistics and error builtins come from StatsLibrary and EvaluateLibrary.
 public enum QuantLibrary: NativeLibrary {
     public static func register(in r: Registry) {

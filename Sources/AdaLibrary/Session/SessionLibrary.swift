@@ -101,8 +101,8 @@ func writeSession(_ text: String, to path: String, overwrite: Bool) throws {
                                notes: ["to replace it: save \(renderString(path)) overwrite=true"])
         }
     }
-    do { try AtomicFile.write(Data(text.utf8), to: path/*MERGE*/) } catch let e as ModelFileError {
-        throw BuiltinError(e.message, argument: "file",
+    do { try AtomicFile.write(Data(text.utf8), to: path, overwrite: overwrite) } catch let e as ModelFileError {
+        throw BuiltinError(e.description, argument: "file",
                            notes: e.message.contains("exists") ? ["to replace it: save \(renderString(path)) overwrite=true"] : [])
     }
 }
