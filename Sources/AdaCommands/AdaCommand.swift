@@ -174,7 +174,32 @@ func helpCommand(_ args: [String]) -> Int32 {
 public enum AdaCLI {
     /// Parses and runs a command line (without the program name); returns the exit status:
     /// 0 success, 1 runtime error, 2 usage or syntax error, 130 interrupted.
+    ///
+    /// The command runs on a thread with a large stack (512 MiB, reserved, not committed):
+    /// the interpreter recurses once per level of a script's expressions and calls, and its
+    /// limits (`InterpreterLimits.maxEvalDepth`, the parser's nesting and height bounds) are
+    /// sized for this stack, so no script can overflow it.
     public static func main(_ args: [String]) -> Int32 {
+        final class Status: @unchecked Sendable { var code: Int32 = 0 }
+        let status = Status()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            status.code = runCommand(args)
+            done.signal()
+        }
+        thread.stackSize = 512 << 20
+        thread.start()
+        // ^C goes to the command's thread (its terminal reads and its cancel flag), not to this
+        // one, which only waits.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        done.wait()
+        return status.code
+    }
+
+    static func runCommand(_ args: [String]) -> Int32 {
         if args.first == "help" { return helpCommand(Array(args.dropFirst())) }
         var command: ParsableCommand
         do {

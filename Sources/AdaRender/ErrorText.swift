@@ -12,14 +12,14 @@ extension AdaError {
         var out = ""
         if let f = file, let r = range {
             out += "\(bold)\(f.name):\(r.line):\(r.column):\(reset) \(red)\(label):\(reset) \(bold)\(message)\(reset)\n"
-            let line = f.lineText(r.line)
+            let (line, column) = Self.window(f.lineText(r.line), column: r.column)
             let num = String(r.line)
             let gutter = String(repeating: " ", count: num.count)
             out += " \(num) | \(line)\n"
             // The caret: columns count scalars; tabs in the prefix are kept so it lines up.
-            let prefix = line.unicodeScalars.prefix(max(0, r.column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
+            let prefix = line.unicodeScalars.prefix(max(0, column - 1)).map { $0 == "\t" ? "\t" : " " }.joined()
             let lineLen = line.unicodeScalars.count
-            let width = max(1, min(r.length, max(1, lineLen - (r.column - 1))))
+            let width = max(1, min(r.length, max(1, lineLen - (column - 1)), 60))
             out += " \(gutter) | \(prefix)\(green)^\(String(repeating: "~", count: width - 1))\(reset)\n"
         } else if let f = file {
             out += "\(bold)\(f.name):\(reset) \(red)\(label):\(reset) \(bold)\(message)\(reset)\n"
@@ -28,5 +28,19 @@ extension AdaError {
         }
         for n in notes { out += "\(cyan)note:\(reset) \(n)\n" }
         return out
+    }
+
+    /// A long source line cut to about 100 columns around `column` ("…" marks the cuts), and
+    /// the column in the cut line: a 10 MB line gives a one-screen message.
+    static func window(_ line: String, column: Int, width: Int = 100) -> (String, Int) {
+        let scalars = Array(line.unicodeScalars)
+        guard scalars.count > width + 20 else { return (line, column) }
+        let start = max(0, min(column - 1 - width / 3, scalars.count - width))
+        let end = min(scalars.count, start + width)
+        var v = String.UnicodeScalarView()
+        if start > 0 { v.append("…") }
+        v.append(contentsOf: scalars[start..<end])
+        if end < scalars.count { v.append("…") }
+        return (String(v), column - start + (start > 0 ? 1 : 0))
     }
 }

@@ -78,6 +78,7 @@ public enum Shell {
     /// ^C sets the interpreter's cancel flag (checked at safe points); a third ^C before the
     /// running command notices exits at once.
     public static func installInterruptHandler() {
+        interruptThread = pthread_self()
         var sa = sigaction()
         #if canImport(Glibc)
         sa.__sigaction_handler.sa_handler = adaSIGINT
@@ -95,6 +96,10 @@ public enum Shell {
     }
 
     nonisolated(unsafe) static var interruptCount: Int32 = 0
+    /// The thread that installed the handler (the one that reads the terminal and runs
+    /// statements): a ^C delivered to another thread is passed on to it, so that its
+    /// terminal read is interrupted.
+    nonisolated(unsafe) static var interruptThread: pthread_t?
 
     /// Clears the cancel flag and the ^C count (before each statement or prompt).
     public static func resetInterrupts() {
@@ -208,6 +213,10 @@ public enum Shell {
 
 /// The SIGINT handler: plain stores only (async-signal-safe).
 private func adaSIGINT(_ signal: Int32) {
+    if let t = Shell.interruptThread, pthread_equal(t, pthread_self()) == 0 {
+        pthread_kill(t, SIGINT)
+        return
+    }
     Cancellation.request()
     Shell.interruptCount += 1
     if Shell.interruptCount >= 3 { _exit(130) }

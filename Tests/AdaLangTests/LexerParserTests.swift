@@ -159,14 +159,40 @@ struct ParserTests {
     @Test func deepNestingIsAnErrorNotACrash() {
         onBigStack {
             let deep = String(repeating: "(", count: 5000) + "1" + String(repeating: ")", count: 5000)
-            #expect(syntaxError(deep)?.message == "expression nested too deeply")
+            #expect(syntaxError(deep)?.message == "expression nested too deeply (more than 120 levels)")
             let neg = "x = " + String(repeating: "-", count: 5000) + "1"
-            #expect(syntaxError(neg)?.message == "expression nested too deeply")
+            #expect(syntaxError(neg)?.message == "expression nested too deeply (more than 120 levels)")
         }
     }
 
     @Test func oneLineDescription() {
         let e = syntaxError("x = 1\nr = perplexity q \"a\" windows=8 > 2")!
         #expect(e.description == "t.ada:2:32: error: unexpected '>' after the arguments of 'perplexity'")
+    }
+
+    @Test func nestedBlocksAndLongChainsAreErrorsNotCrashes() {
+        onBigStack {
+            let n = 5000
+            let ifs = String(repeating: "if true { ", count: n) + "x = 1" + String(repeating: " }", count: n)
+            #expect(syntaxError(ifs)?.message.hasSuffix("nested too deeply (more than 120 levels)") == true)
+            let fors = String(repeating: "for i in [1] { ", count: n) + "x = 1" + String(repeating: " }", count: n)
+            #expect(syntaxError(fors)?.message.hasSuffix("nested too deeply (more than 120 levels)") == true)
+            // Operator and postfix chains build tall trees without brackets: bounded too.
+            let sum = "x = " + Array(repeating: "1", count: 200_000).joined(separator: " + ")
+            #expect(syntaxError(sum)?.message == "expression too long: more than 1000 operators or indexes in a row")
+            let idx = "x = [1]" + String(repeating: "[0]", count: 5000)
+            #expect(syntaxError(idx)?.message == "expression too long: more than 1000 operators or indexes in a row")
+            let fields = "x = r" + String(repeating: ".a", count: 5000)
+            #expect(syntaxError(fields)?.message == "expression too long: more than 1000 operators or indexes in a row")
+            // Just inside the bounds parses.
+            #expect(syntaxError("x = " + Array(repeating: "1", count: 1000).joined(separator: " + ")) == nil)
+            #expect(syntaxError(String(repeating: "if true { ", count: 100) + "x = 1" + String(repeating: " }", count: 100)) == nil)
+        }
+    }
+
+    @Test func heightCountsNesting() throws {
+        let p = try Parser.parseExpression(SourceFile(name: "t", text: "1 + 2 * (3 - f(4))"))
+        // + → * → - → f(…) → 4: five levels.
+        #expect(p.height == 5)
     }
 }

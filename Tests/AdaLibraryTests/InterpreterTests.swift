@@ -121,7 +121,27 @@ struct InterpreterTests {
         onBigStack {
             let (_, e) = run("fn f(n) { return f(n + 1) }\nf 0")
             #expect(e?.message.hasPrefix("calls nested too deeply") == true)
+            // Deep expressions inside recursion: the evaluation depth is bounded across calls,
+            // and the session keeps its variables.
+            let (it, _) = makeInterpreter()
+            let chain = Array(repeating: "1", count: 900).joined(separator: " + ")
+            let src = "keep = 7\nfn g(n) {\n  if n == 0 { return 0 }\n  return g(n - 1) + \(chain)\n}\ng 150"
+            let e2 = run(src, in: it).error
+            #expect(e2?.message == "evaluation nested too deeply (more than 4000 levels of expressions and calls)")
+            #expect(it.variable("keep") == .number(7))
+            #expect(run("print g(3)", in: it).out == "2700\n")
         }
+    }
+
+    @Test func longScriptsRunInLinearTime() throws {
+        // 20,000 statements: a quadratic step (a history copy or a statement search per
+        // statement) would make this take minutes; the history is exact.
+        let (it, _) = makeInterpreter()
+        let src = (0..<20_000).map { "x\($0 % 50) = \($0)" }.joined(separator: "\n")
+        #expect(run(src, in: it).error == nil)
+        #expect(it.state.history.count == 20_000 && it.variable("x49") == .number(19_999))
+        #expect(run("x0 = 1\nnope", in: it).error != nil)
+        #expect(it.state.history.count == 20_001 && it.variable("x0") == .number(1))
     }
 
     @Test func stepLimit() {

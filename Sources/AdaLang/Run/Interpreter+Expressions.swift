@@ -4,6 +4,11 @@ extension Interpreter {
     // MARK: Expressions
 
     func eval(_ e: Expr) throws -> Value {
+        evalDepth += 1
+        defer { evalDepth -= 1 }
+        if evalDepth > limits.maxEvalDepth {
+            throw fail("evaluation nested too deeply (more than \(limits.maxEvalDepth) levels of expressions and calls)", e.range)
+        }
         switch e.kind {
         case .number(let n): return .number(n)
         case .string(let s): return .string(s)

@@ -41,9 +41,34 @@ public struct InterpreterState {
     public var lastModel: Value?
 }
 
+extension InterpreterState {
+    /// What a failed statement restores. The history only grows during a statement, so its
+    /// length is kept rather than a copy (a copy per statement made long scripts quadratic).
+    public struct Checkpoint {
+        let globals: [String: Value]
+        let historyCount: Int
+        let modelFiles: [LoadedModelFile]
+        let lastModel: Value?
+    }
+
+    func checkpoint() -> Checkpoint {
+        Checkpoint(globals: globals, historyCount: history.count, modelFiles: modelFiles, lastModel: lastModel)
+    }
+
+    mutating func restore(_ c: Checkpoint) {
+        globals = c.globals
+        if history.count > c.historyCount { history.removeSubrange(c.historyCount...) }
+        modelFiles = c.modelFiles
+        lastModel = c.lastModel
+    }
+}
+
 /// Limits that keep runaway scripts (and the fuzz tests) in bounds.
 public struct InterpreterLimits {
     public var maxCallDepth = 200
+    /// Levels of expression evaluation at once, across calls (each a native stack frame: the
+    /// bound keeps the stack of the main thread safe whatever the script).
+    public var maxEvalDepth = 4000
     /// Statements and loop iterations per top-level statement (nil: unlimited).
     public var maxSteps: Int? = nil
     /// Largest tensor the tensor builtins create (elements).
@@ -74,6 +99,7 @@ public final class Interpreter {
     var frames: [[String: Value]] = []
     var files: [SourceFile] = []
     var steps = 0
+    var evalDepth = 0
 
     public init(registry: Registry, host: InterpreterHost = PlainHost()) {
         self.registry = registry
@@ -110,8 +136,9 @@ public final class Interpreter {
 
     /// Runs one top-level statement as a transaction.
     public func executeTopLevel(_ s: Stmt, in program: Program, show: Bool = true, record: Bool = true) -> AdaError? {
-        let saved = state
+        let saved = state.checkpoint()
         steps = 0
+        evalDepth = 0
         frames = []
         files = [program.file]
         defer { files = [] }
@@ -138,7 +165,7 @@ public final class Interpreter {
             }
             return nil
         } catch {
-            state = saved
+            state.restore(saved)
             let e: AdaError
             switch error {
             case let a as AdaError: e = a
@@ -181,11 +208,11 @@ public final class Interpreter {
         var last = Value.none
         for s in program.statements {
             if case .expr(let e) = s.kind {
-                let saved = state
+                let saved = state.checkpoint()
                 files = [program.file]
                 frames = []
                 defer { files = [] }
-                do { last = try eval(e) } catch { state = saved; throw error }
+                do { last = try eval(e) } catch { state.restore(saved); throw error }
                 state.history.append(program.text(of: s))
             } else {
                 if let err = executeTopLevel(s, in: program, show: false) { throw err }

@@ -46,10 +46,33 @@ public struct Expr: Sendable {
 
     public var kind: Kind
     public var range: SourceRange
+    /// Levels of nesting below and including this node (a literal is 1): what evaluating,
+    /// checking and freeing the tree recurse through. The parser bounds it.
+    public let height: Int
 
     public init(_ kind: Kind, _ range: SourceRange) {
         self.kind = kind
         self.range = range
+        height = 1 + Expr.childHeight(kind)
+    }
+
+    static func childHeight(_ kind: Kind) -> Int {
+        switch kind {
+        case .number, .string, .bool, .none, .name: return 0
+        case .list(let xs): return xs.reduce(0) { max($0, $1.height) }
+        case .record(let fs): return fs.reduce(0) { max($0, $1.value.height) }
+        case .unary(_, let x): return x.height
+        case .binary(_, let a, let b): return max(a.height, b.height)
+        case .call(_, _, let args, _): return args.reduce(0) { max($0, $1.value.height) }
+        case .index(let b, let items):
+            return items.reduce(b.height) { h, it in
+                switch it {
+                case .single(let x): return max(h, x.height)
+                case .slice(let lo, let hi, _): return max(h, lo?.height ?? 0, hi?.height ?? 0)
+                }
+            }
+        case .field(let b, _, _): return b.height
+        }
     }
 }
 

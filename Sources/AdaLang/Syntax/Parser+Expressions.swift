@@ -14,7 +14,7 @@ extension Parser {
         while isKeyword(tok, .or) {
             advance()
             let r = try parseAnd()
-            l = Expr(.binary(.or, l, r), l.range.through(r.range))
+            l = try bounded(Expr(.binary(.or, l, r), l.range.through(r.range)))
         }
         return l
     }
@@ -24,7 +24,7 @@ extension Parser {
         while isKeyword(tok, .and) {
             advance()
             let r = try parseNot()
-            l = Expr(.binary(.and, l, r), l.range.through(r.range))
+            l = try bounded(Expr(.binary(.and, l, r), l.range.through(r.range)))
         }
         return l
     }
@@ -58,7 +58,7 @@ extension Parser {
         while case .punct(let p) = tok.kind, p == .plus || p == .minus {
             advance()
             let r = try parseTerm()
-            l = Expr(.binary(p == .plus ? .add : .sub, l, r), l.range.through(r.range))
+            l = try bounded(Expr(.binary(p == .plus ? .add : .sub, l, r), l.range.through(r.range)))
         }
         return l
     }
@@ -69,7 +69,7 @@ extension Parser {
             advance()
             let r = try parseUnary()
             let op: BinaryOp = p == .star ? .mul : (p == .slash ? .div : .mod)
-            l = Expr(.binary(op, l, r), l.range.through(r.range))
+            l = try bounded(Expr(.binary(op, l, r), l.range.through(r.range)))
         }
         return l
     }
@@ -114,7 +114,7 @@ extension Parser {
                 _ = try expect(.rparen, "to close the argument list of '\(name)'", opening: lp)
                 nesting -= 1
                 open -= 1
-                e = Expr(.call(name: name, nameRange: e.range, args: args, style: .parenthesized), span(from: e.range))
+                e = try bounded(Expr(.call(name: name, nameRange: e.range, args: args, style: .parenthesized), span(from: e.range)))
             } else if isPunct(t, .lbracket) && !t.spaceBefore {
                 let lb = advance()
                 nesting += 1
@@ -127,14 +127,14 @@ extension Parser {
                 _ = try expect(.rbracket, "to close the index", opening: lb)
                 nesting -= 1
                 open -= 1
-                e = Expr(.index(e, items), span(from: e.range))
+                e = try bounded(Expr(.index(e, items), span(from: e.range)))
             } else if isPunct(t, .dot) && !t.spaceBefore {
                 advance()
                 guard case .identifier(let f) = tok.kind, !tok.spaceBefore else {
                     throw fail("expected a field name after '.', found \(tok.described)", tok)
                 }
                 let fr = advance().range
-                e = Expr(.field(e, f, fr), span(from: e.range))
+                e = try bounded(Expr(.field(e, f, fr), span(from: e.range)))
             } else {
                 return e
             }

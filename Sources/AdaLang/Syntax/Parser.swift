@@ -22,6 +22,9 @@ public struct Parser {
     var lastEnd = 0
 
     static let maxDepth = 120
+    /// The tallest expression tree accepted (long operator chains and postfix chains build
+    /// tall trees without nesting brackets); evaluation recurses once per level.
+    static let maxHeight = 1000
 
     public init(file: SourceFile) throws {
         self.file = file
@@ -98,9 +101,18 @@ public struct Parser {
         SourceRange(offset: start.offset, length: max(0, lastEnd - start.offset), line: start.line, column: start.column)
     }
 
-    mutating func enter() throws {
+    mutating func enter(_ what: String = "expression") throws {
         depth += 1
-        if depth > Parser.maxDepth { throw fail("expression nested too deeply", tok) }
+        if depth > Parser.maxDepth { throw fail("\(what) nested too deeply (more than \(Parser.maxDepth) levels)", tok) }
+    }
+
+    /// `e`, unless its tree is taller than `maxHeight` (an error at the current token).
+    func bounded(_ e: Expr) throws -> Expr {
+        guard e.height <= Parser.maxHeight else {
+            throw fail("expression too long: more than \(Parser.maxHeight) operators or indexes in a row", tok,
+                       notes: ["split it over several statements"])
+        }
+        return e
     }
 
     // MARK: Statements
@@ -189,6 +201,8 @@ public struct Parser {
             if t.kind == .newline { t.range.length = 1 }
             throw fail("expected '{' to start the body of '\(what)', found \(t.described)", t, notes: notes)
         }
+        try enter("blocks and expressions")
+        defer { depth -= 1 }
         let savedNesting = nesting
         nesting = 0
         let brace = advance()
@@ -369,7 +383,7 @@ public struct Parser {
         while case .punct(let p) = tok.kind, p == .plus || (p == .minus && !startsNegativeArgument(tok)) {
             advance()
             let r = try argumentTerm()
-            l = Expr(.binary(p == .plus ? .add : .sub, l, r), l.range.through(r.range))
+            l = try bounded(Expr(.binary(p == .plus ? .add : .sub, l, r), l.range.through(r.range)))
         }
         return l
     }
@@ -380,7 +394,7 @@ public struct Parser {
             advance()
             let r = try argumentUnary()
             let op: BinaryOp = p == .star ? .mul : (p == .slash ? .div : .mod)
-            l = Expr(.binary(op, l, r), l.range.through(r.range))
+            l = try bounded(Expr(.binary(op, l, r), l.range.through(r.range)))
         }
         return l
     }

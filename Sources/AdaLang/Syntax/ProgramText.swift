@@ -7,7 +7,7 @@ extension Program {
     /// statement's line belongs to that statement.
     public func leadingComments(_ s: Stmt) -> String? {
         let program = self
-        guard let i = program.statements.firstIndex(where: { $0.range.offset == s.range.offset }) else { return nil }
+        guard let i = program.statementIndex(s) else { return nil }
         let start = i == 0 ? 0 : program.statements[i - 1].range.end
         var gap = program.file.slice(start, s.range.offset).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if i > 0 && !gap.isEmpty { gap.removeFirst() }  // the rest of the previous statement's line
@@ -24,6 +24,19 @@ extension Program {
         }
         let text = paragraphs.filter { !$0.isEmpty }.map { $0.joined(separator: "\n") }.joined(separator: "\n\n")
         return text.isEmpty ? nil : text
+    }
+
+    /// The position of `s` among the statements (by its offset, in O(log n): statements are
+    /// in source order).
+    func statementIndex(_ s: Stmt) -> Int? {
+        var lo = 0, hi = statements.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            let o = statements[mid].range.offset
+            if o == s.range.offset { return mid }
+            if o < s.range.offset { lo = mid + 1 } else { hi = mid - 1 }
+        }
+        return nil
     }
 
     /// The source of a statement with a comment that ends its last line.
