@@ -19,7 +19,7 @@ struct Ada: ParsableCommand {
         1 runtime error, 2 usage or syntax error, 130 interrupted.
         """,
         version: AdaVersion.string,
-        subcommands: [Run.self, Check.self, Perplexity.self, Bench.self])
+        subcommands: [Run.self, Check.self, Recover.self, Perplexity.self, Bench.self])
 
     @Option(name: [.customShort("e"), .customLong("expr")], help: ArgumentHelp("Run ada statements and exit (values of expressions are shown).", valueName: "EXPR"))
     var expr: String?
@@ -90,6 +90,46 @@ struct Run: ParsableCommand {
             status = Shell.runScript(text, name: name, interpreter: it, notebook: nb, command: command)
         } else {
             status = Shell.runScript(text, name: name, interpreter: it)
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+struct Recover: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Restore a session that ended without ^D from its journal, then go on.",
+        discussion: """
+        The REPL journals every statement that succeeded (in $ADA_JOURNAL_DIR, else \
+        $XDG_STATE_HOME/ada/journal, else ~/.local/state/ada/journal; ADA_JOURNAL=off turns \
+        it off). recover replays a journal (the newest unfinished one, else the newest one \
+        declined at start-up) without showing its output, then continues in the REPL, or runs \
+        standard input as a script when it is not a terminal.
+        """)
+
+    @ArgumentParser.Argument(help: "The journal to replay (default: the newest one).") var journal: String?
+
+    func run() throws {
+        guard let path = journal ?? Journal.directory().flatMap(Journal.latest(in:)) else {
+            Shell.writeErr("ada recover: no journal to restore\(Journal.directory().map { " in \($0)" } ?? " (ADA_JOURNAL is off)")\n")
+            throw ExitCode(1)
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            Shell.writeErr("ada recover: no such file '\(path)'\n")
+            throw ExitCode(2)
+        }
+        let it = Shell.makeInterpreter()
+        Shell.installInterruptHandler()
+        let n = Journal.replayQuietly(path, into: it)
+        Shell.writeErr("ada recover: restored \(n) statement\(n == 1 ? "" : "s") from \(path)\n")
+        let status: Int32
+        if Shell.stdinIsTerminal {
+            let name = (path as NSString).lastPathComponent
+            if name.hasPrefix("session-") || name.hasPrefix("abandoned-session-") {
+                unlink(path)  // the new session's journal carries the statements on
+            }
+            status = REPL(interpreter: it).run()
+        } else {
+            status = Shell.runScript(Shell.readStandardInput(), name: "<stdin>", interpreter: it)
         }
         if status != 0 { throw ExitCode(status) }
     }

@@ -15,6 +15,10 @@ import Darwin
 public final class REPL {
     public let interpreter: Interpreter
     public let historyPath: String
+    /// The session journal (nil when it is off or cannot be written).
+    public private(set) var journal: Journal?
+    /// Statements of the session's history already in the journal.
+    var journaled = 0
 
     /// The completer used by the C completion callback (libedit state is global).
     nonisolated(unsafe) static var completer: Completer?
@@ -53,6 +57,11 @@ public final class REPL {
         Shell.installInterruptHandler()
         setUpLineEditor()
         Shell.writeOut("ada \(AdaVersion.string): 'help' lists the commands, 'help NAME' explains one; ^D exits.\n")
+        if let dir = Journal.directory() {
+            if interpreter.state.history.isEmpty { offerRecovery(dir) }
+            journal = Journal(directory: dir)
+            journalNewStatements()
+        }
         var buffer = ""
         while true {
             Shell.resetInterrupts()
@@ -97,10 +106,40 @@ public final class REPL {
                     Shell.writeErr(e.render(color: Shell.colorStderr))
                     break
                 }
+                journalNewStatements()
             }
         }
         _ = write_history(historyPath)
+        journal?.finish()
         return 0
+    }
+
+    /// Appends the statements that succeeded since the last call to the journal.
+    func journalNewStatements() {
+        let h = interpreter.state.history
+        if h.count > journaled { journal?.append(Array(h[journaled...])) }
+        journaled = h.count
+    }
+
+    /// Offers to restore the newest session that ended without ^D (its journal is still
+    /// there and its process is gone). Declined, the journal is kept as `abandoned-…` for
+    /// `ada recover FILE`.
+    func offerRecovery(_ dir: String) {
+        guard let path = Journal.unfinished(in: dir).first, let (_, n) = Journal.statements(of: path) else { return }
+        guard n > 0 else { unlink(path); return }
+        let name = (path as NSString).lastPathComponent
+        Shell.writeOut("ada: an earlier session ended without ^D; its \(n) statement\(n == 1 ? "" : "s") are in \(path)\n")
+        guard let c = readline("restore it? [y/N] ") else { Shell.writeOut("\n"); return }
+        let answer = String(cString: c).trimmingCharacters(in: .whitespaces).lowercased()
+        free(c)
+        if answer == "y" || answer == "yes" {
+            let restored = Journal.replayQuietly(path, into: interpreter)
+            Shell.writeOut("restored \(restored) statement\(restored == 1 ? "" : "s"); 'vars' lists the variables\n")
+            unlink(path)
+        } else {
+            rename(path, dir + "/abandoned-" + name)
+            Shell.writeOut("not restored; 'ada recover \(dir)/abandoned-\(name)' restores it later\n")
+        }
     }
 }
 

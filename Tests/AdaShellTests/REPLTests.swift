@@ -103,7 +103,7 @@ struct REPLTests {
         let t = Tmux(tmux: which("tmux")!)
         defer { t.kill() }
         t.run(["new-session", "-d", "-s", "ada", "-x", "150", "-y", "50", "-c", dir,
-               "env ADA_HISTORY=\(hist) NO_COLOR=1 \(ada); sleep 30"])
+               "env ADA_HISTORY=\(hist) ADA_JOURNAL_DIR=\(dir)/journal NO_COLOR=1 \(ada); sleep 30"])
         #expect(t.wait(for: "ada>"))
 
         // Statements, and a value shown because it is not assigned.
@@ -158,6 +158,68 @@ struct REPLTests {
         // History persists in ADA_HISTORY.
         let h = (try? String(contentsOfFile: hist, encoding: .utf8)) ?? ""
         #expect(h.contains("digits=2"))
+        // A session that ends with ^D leaves no journal behind.
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir + "/journal")) ?? ["?"]).isEmpty)
+    }
+
+    /// The journal: a REPL killed with SIGKILL in the middle of a session loses nothing;
+    /// `ada recover` restores every variable with the same values, and the next REPL offers
+    /// the session back.
+    @Test(.enabled(if: which("tmux") != nil && adaBinary() != nil, "needs tmux and the built ada binary"))
+    func killedSessionIsRecovered() throws {
+        let ada = adaBinary()!
+        let dir = NSTemporaryDirectory() + "ada-journal-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let journal = dir + "/journal"
+        let env = "ADA_HISTORY=/dev/null ADA_JOURNAL_DIR=\(journal) NO_COLOR=1"
+        let t = Tmux(tmux: which("tmux")!)
+        defer { t.kill() }
+        t.run(["new-session", "-d", "-s", "ada", "-x", "150", "-y", "50", "-c", dir, "env \(env) \(ada); sleep 60"])
+        #expect(t.wait(for: "ada>"))
+        let statements = ["x = 3", "y = [x, x * 2.5, \"s\"]", "fn f(a) { return a * x + 1 }", "r = {a: f(2), b: y}",
+                          "t = rand 3 4 seed=7", "nope + 1", "u = t * 2", "x = x + 1"]
+        for s in statements { t.type(s); t.keys("Enter") }
+        t.type("print \"before\", x, y, r, f(5)"); t.keys("Enter")
+        #expect(t.wait(for: "before 4"))
+        t.type("print t[1, 2], u[2, 3]"); t.keys("Enter")
+        Thread.sleep(forTimeInterval: 0.5)
+        let before = t.pane()
+        // SIGKILL: no chance to clean up.
+        let pids = sh("/bin/sh", ["-c", "pgrep -f '^\(ada)$' || pgrep -x ada"]).out.split(separator: "\n").compactMap { Int32($0) }
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: journal)) ?? []
+        #expect(files.count == 1, "journal files: \(files)")
+        for p in pids where files.contains(where: { $0.hasSuffix("-\(p).ada") }) { kill(p, SIGKILL) }
+        Thread.sleep(forTimeInterval: 0.5)
+
+        // ada recover replays the journal, then runs standard input in the restored session.
+        let script = dir + "/after.ada"
+        try "print \"before\", x, y, r, f(5)\nprint t[1, 2], u[2, 3]\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let r = sh("/bin/sh", ["-c", "\(ada) recover < \(script)"], cwd: dir,
+                   env: ["ADA_JOURNAL_DIR": journal, "NO_COLOR": "1", "ADA_HISTORY": "/dev/null"])
+        #expect(r.status == 0, "\(r.out)")
+        #expect(r.out.contains("restored 9 statements"), "\(r.out)")
+        let lines = r.out.split(separator: "\n").filter { !$0.hasPrefix("ada recover:") }.map(String.init)
+        // The same values as the killed session printed.
+        for l in lines { #expect(before.contains(l), "'\(l)' was not printed before the kill:\n\(before)") }
+        #expect(lines.first == "before 4 [3, 7.5, \"s\"] {a: 7, b: [3, 7.5, \"s\"]} 21" && lines.count == 2, "\(lines)")
+
+        // A new REPL offers the session back (the journal is still there after recover < file).
+        t.run(["new-session", "-d", "-s", "ada2", "-x", "150", "-y", "50", "-c", dir, "env \(env) \(ada); sleep 60"])
+        let end = Date().addingTimeInterval(15)
+        var pane2 = ""
+        while Date() < end {
+            pane2 = t.run(["capture-pane", "-t", "ada2", "-p"])
+            if pane2.contains("restore it? [y/N]") { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(pane2.contains("its 9 statements are in"), "\(pane2)")
+        t.run(["send-keys", "-t", "ada2", "-l", "y"]); t.run(["send-keys", "-t", "ada2", "Enter"])
+        t.run(["send-keys", "-t", "ada2", "-l", "print x, f(1)"]); t.run(["send-keys", "-t", "ada2", "Enter"])
+        let end2 = Date().addingTimeInterval(15)
+        while Date() < end2, !t.run(["capture-pane", "-t", "ada2", "-p"]).contains("\n4 5\n") { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(t.run(["capture-pane", "-t", "ada2", "-p"]).contains("restored 9 statements"))
+        #expect(t.run(["capture-pane", "-t", "ada2", "-p"]).contains("\n4 5\n"))
     }
 }
 
@@ -190,6 +252,7 @@ struct ShellTests {
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup(ada), nil]
         var env = ProcessInfo.processInfo.environment
         env["ADA_HISTORY"] = "/dev/null"
+        env["ADA_JOURNAL"] = "off"
         env["TERM"] = "xterm"
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
