@@ -19,7 +19,7 @@ struct Ada: ParsableCommand {
         1 runtime error, 2 usage or syntax error, 130 interrupted.
         """,
         version: AdaVersion.string,
-        subcommands: [Run.self, Check.self, Recover.self, Perplexity.self, Bench.self])
+        subcommands: [Run.self, Check.self, Recover.self, Perplexity.self, Bench.self, FuzzCommand.self])
 
     @Option(name: [.customShort("e"), .customLong("expr")], help: ArgumentHelp("Run ada statements and exit (values of expressions are shown).", valueName: "EXPR"))
     var expr: String?

@@ -54,6 +54,9 @@ public final class SourceFile: @unchecked Sendable {
         return (lo + firstLine, offset - lineStarts[lo] + 1)
     }
 
+    /// The length of the text in Unicode scalars (the unit of offsets).
+    public var scalarCount: Int { scalars.count }
+
     /// The number of lines in the text (a final newline does not start a new line).
     public var lineCount: Int {
         scalars.last == "\n" ? lineStarts.count - 1 : lineStarts.count
