@@ -96,17 +96,17 @@ extension LlamaModel {
         let heads = try f.requireInt("llama.attention.head_count")
         let ffn = try f.requireInt("llama.feed_forward_length")
         let layers = try f.requireInt("llama.block_count")
-        guard emb.shape.count == 2, emb.shape[1] == hidden else {
-            throw ModelFileError(file: path, field: k.vocab, "shape \(emb.shape) does not match hidden size \(hidden) ([vocab, hidden] expected)")
-        }
         let headDim = try f.requireInt("llama.attention.key_length", default: hidden / max(heads, 1))
         let cfg = LlamaConfig(
-            vocabSize: emb.shape[0], hiddenSize: hidden, intermediateSize: ffn, numLayers: layers, numHeads: heads,
+            vocabSize: emb.shape.first ?? 0, hiddenSize: hidden, intermediateSize: ffn, numLayers: layers, numHeads: heads,
             numKVHeads: try f.requireInt("llama.attention.head_count_kv", default: heads), headDim: headDim,
             ropeTheta: Float(try f.requireNumber("llama.rope.freq_base", default: 10000)),
             rmsNormEps: Float(try f.requireNumber("llama.attention.layer_norm_rms_epsilon", default: 1e-5)),
             contextLength: try f.requireInt("llama.context_length", default: 2048))
         try cfg.validate(file: path, fields: k)
+        guard emb.shape.count == 2, emb.shape[1] == hidden else {
+            throw ModelFileError(file: path, field: k.vocab, "shape \(emb.shape) does not match hidden size \(hidden) ([vocab, hidden] expected)")
+        }
         let valueLength = try f.requireInt("llama.attention.value_length", default: headDim)
         guard valueLength == headDim else {
             throw ModelFileError(file: path, field: "metadata 'llama.attention.value_length'",

@@ -135,7 +135,12 @@ public enum PackedFormat {
         }
         var out: [LinearID: QuantizedTensor] = [:]
         for (key, desc) in f.metadata.sorted(by: { $0.key < $1.key }) where key != "format" {
-            guard let id = LinearID(key) else { continue }
+            guard let id = LinearID(key) else {
+                if key.hasPrefix("blk.") {
+                    throw ModelFileError(file: path, field: "__metadata__.\(key)", "not a layer name (blk.N.KIND with N ≥ 0)")
+                }
+                continue
+            }
             guard let d = Description(desc) else {
                 throw ModelFileError(file: path, field: "__metadata__.\(key)", "malformed description '\(desc)'")
             }
