@@ -177,6 +177,16 @@ public final class GGUFFile: @unchecked Sendable {
                              "data [\(t.offset), \(t.offset + t.byteCount)) lies past the end of the file (data section holds \(max(0, mapped.size - start)) bytes)")
             }
         }
+        // Tensors may not share bytes (llama.cpp requires them laid out one after another):
+        // aliased tensors would let a small file describe any number of large ones.
+        var last: GGUFTensorInfo?
+        for t in infos.filter({ $0.byteCount > 0 }).sorted(by: { ($0.offset, $0.name) < ($1.offset, $1.name) }) {
+            if let l = last, t.offset < l.offset + l.byteCount {
+                throw c.fail("tensor '\(t.name)' offset",
+                             "data [\(t.offset), \(t.offset + t.byteCount)) overlaps tensor '\(l.name)' [\(l.offset), \(l.offset + l.byteCount))")
+            }
+            last = t
+        }
         tensors = infos
         index = idx
     }

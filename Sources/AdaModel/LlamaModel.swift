@@ -23,21 +23,10 @@ public struct LlamaConfig: Sendable, Equatable {
         self.numLayers = numLayers
         self.numHeads = numHeads
         self.numKVHeads = numKVHeads
-        self.headDim = headDim ?? hiddenSize / numHeads
+        self.headDim = headDim ?? hiddenSize / Swift.max(numHeads, 1)
         self.ropeTheta = ropeTheta
         self.rmsNormEps = rmsNormEps
         self.contextLength = contextLength
-    }
-
-    /// Checks the shape is one the forward pass can run.
-    func validate(file: String) throws {
-        func bad(_ f: String, _ m: String) -> ModelFileError { ModelFileError(file: file, field: f, m) }
-        for (name, v) in [("vocab size", vocabSize), ("hidden size", hiddenSize), ("intermediate size", intermediateSize),
-                          ("layers", numLayers), ("heads", numHeads), ("kv heads", numKVHeads), ("head dim", headDim)] {
-            guard v > 0 && v < 1 << 24 else { throw bad(name, "must be positive and sane, got \(v)") }
-        }
-        guard numHeads % numKVHeads == 0 else { throw bad("kv heads", "\(numHeads) heads not divisible by \(numKVHeads) kv heads") }
-        guard headDim % 2 == 0 else { throw bad("head dim", "must be even for RoPE, got \(headDim)") }
     }
 }
 
@@ -95,7 +84,7 @@ public struct LinearID: Hashable, Sendable, CustomStringConvertible, Comparable 
         var parts = text.split(separator: ".").map(String.init)
         if parts.last == "weight" { parts.removeLast() }
         if parts.first == "blk" { parts.removeFirst() }
-        guard parts.count == 2, let b = Int(parts[0]), let k = LinearKind(name: parts[1]) else { return nil }
+        guard parts.count == 2, let b = Int(parts[0]), b >= 0, let k = LinearKind(name: parts[1]) else { return nil }
         block = b
         kind = k
     }
@@ -189,137 +178,9 @@ public struct LlamaModel: Sendable {
     }
 }
 
-// MARK: - Loading
+// MARK: - Layout
 
 extension LlamaModel {
-    /// Loads a model from a GGUF file, or from a directory holding `config.json`,
-    /// `*.safetensors` and `tokenizer.json`.
-    public static func load(path: String) throws -> LlamaModel {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ModelFileError(file: path, field: "", "no such file or directory")
-        }
-        return isDir.boolValue ? try loadDirectory(path) : try loadGGUF(path)
-    }
-
-    public static func loadGGUF(_ path: String) throws -> LlamaModel {
-        let f = try GGUFFile(path: path)
-        let arch = f.string("general.architecture") ?? ""
-        guard arch == "llama" else {
-            throw ModelFileError(file: path, field: "metadata 'general.architecture'", "expected \"llama\", got \"\(arch)\"")
-        }
-        func need(_ key: String) throws -> Int {
-            guard let v = f.int(key) else {
-                throw ModelFileError(file: path, field: "metadata '\(key)'", "missing or not an integer")
-            }
-            return v
-        }
-        let tokenizer = try BPETokenizer(gguf: f)
-        let emb = try f.tensor("token_embd.weight")
-        let hidden = try need("llama.embedding_length")
-        let heads = try need("llama.attention.head_count")
-        var cfg = LlamaConfig(
-            vocabSize: emb.shape[0], hiddenSize: hidden,
-            intermediateSize: try need("llama.feed_forward_length"),
-            numLayers: try need("llama.block_count"), numHeads: heads,
-            numKVHeads: f.int("llama.attention.head_count_kv") ?? heads,
-            headDim: f.int("llama.attention.key_length") ?? hidden / max(heads, 1),
-            ropeTheta: Float(f.double("llama.rope.freq_base") ?? 10000),
-            rmsNormEps: Float(f.double("llama.attention.layer_norm_rms_epsilon") ?? 1e-5),
-            contextLength: f.int("llama.context_length") ?? 2048)
-        if emb.shape.count != 2 || emb.shape[1] != hidden {
-            throw ModelFileError(file: path, field: "tensor 'token_embd.weight'", "shape \(emb.shape) does not match hidden size \(hidden)")
-        }
-        cfg.vocabSize = emb.shape[0]
-        try cfg.validate(file: path)
-        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-            let t = try f.tensor(name)
-            guard t.shape == shape else {
-                throw ModelFileError(file: path, field: "tensor '\(name)'", "shape \(t.shape), expected \(shape)")
-            }
-            return t
-        }
-        var blocks: [LlamaBlock] = []
-        let d = cfg.hiddenSize, qd = cfg.numHeads * cfg.headDim, kvd = cfg.numKVHeads * cfg.headDim, ff = cfg.intermediateSize
-        for i in 0..<cfg.numLayers {
-            let p = "blk.\(i)."
-            blocks.append(LlamaBlock(
-                attnNorm: try tensor(p + "attn_norm.weight", [d]).data,
-                ffnNorm: try tensor(p + "ffn_norm.weight", [d]).data,
-                q: try tensor(p + "attn_q.weight", [qd, d]), k: try tensor(p + "attn_k.weight", [kvd, d]),
-                v: try tensor(p + "attn_v.weight", [kvd, d]), o: try tensor(p + "attn_output.weight", [d, qd]),
-                gate: try tensor(p + "ffn_gate.weight", [ff, d]), up: try tensor(p + "ffn_up.weight", [ff, d]),
-                down: try tensor(p + "ffn_down.weight", [d, ff])))
-        }
-        let out = f.info("output.weight") != nil ? try tensor("output.weight", [cfg.vocabSize, d]) : nil
-        let norm = try tensor("output_norm.weight", [d]).data
-        f.dropResidentPages()
-        return LlamaModel(config: cfg, tokenEmbedding: emb, outputNorm: norm,
-                          output: out, blocks: blocks, tokenizer: tokenizer, sourcePath: path, gguf: f)
-    }
-
-    /// Loads a HuggingFace LLaMA directory. Q and K rows are permuted from the half-split RoPE
-    /// layout to the adjacent-pair layout used by the forward pass.
-    public static func loadDirectory(_ dir: String) throws -> LlamaModel {
-        let cfgPath = (dir as NSString).appendingPathComponent("config.json")
-        guard let data = FileManager.default.contents(atPath: cfgPath),
-              let j = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ModelFileError(file: cfgPath, field: "", "missing or not a JSON object")
-        }
-        func int(_ k: String) throws -> Int {
-            guard let v = (j[k] as? NSNumber)?.intValue else {
-                throw ModelFileError(file: cfgPath, field: k, "missing or not an integer")
-            }
-            return v
-        }
-        let heads = try int("num_attention_heads")
-        let hidden = try int("hidden_size")
-        let cfg = LlamaConfig(
-            vocabSize: try int("vocab_size"), hiddenSize: hidden, intermediateSize: try int("intermediate_size"),
-            numLayers: try int("num_hidden_layers"), numHeads: heads,
-            numKVHeads: (j["num_key_value_heads"] as? NSNumber)?.intValue ?? heads,
-            headDim: (j["head_dim"] as? NSNumber)?.intValue ?? hidden / max(heads, 1),
-            ropeTheta: (j["rope_theta"] as? NSNumber)?.floatValue ?? 10000,
-            rmsNormEps: (j["rms_norm_eps"] as? NSNumber)?.floatValue ?? 1e-5,
-            contextLength: (j["max_position_embeddings"] as? NSNumber)?.intValue ?? 2048)
-        try cfg.validate(file: cfgPath)
-        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-            .filter { $0.hasSuffix(".safetensors") }.sorted()
-        guard !files.isEmpty else { throw ModelFileError(file: dir, field: "", "no .safetensors files") }
-        var where_: [String: SafetensorsFile] = [:]
-        for name in files {
-            let sf = try SafetensorsFile(path: (dir as NSString).appendingPathComponent(name))
-            for k in sf.entries.keys { where_[k] = sf }
-        }
-        func tensor(_ name: String, _ shape: [Int]) throws -> Tensor {
-            guard let sf = where_[name] else { throw ModelFileError(file: dir, field: "tensor '\(name)'", "not found") }
-            let t = try sf.tensor(name)
-            guard t.shape == shape else {
-                throw ModelFileError(file: sf.path, field: "tensor '\(name)'", "shape \(t.shape), expected \(shape)")
-            }
-            return t
-        }
-        let d = cfg.hiddenSize, hd = cfg.headDim, qd = cfg.numHeads * hd, kvd = cfg.numKVHeads * hd, ff = cfg.intermediateSize
-        var blocks: [LlamaBlock] = []
-        for i in 0..<cfg.numLayers {
-            let p = "model.layers.\(i)."
-            blocks.append(LlamaBlock(
-                attnNorm: try tensor(p + "input_layernorm.weight", [d]).data,
-                ffnNorm: try tensor(p + "post_attention_layernorm.weight", [d]).data,
-                q: permuteHalfSplitToAdjacent(try tensor(p + "self_attn.q_proj.weight", [qd, d]), heads: cfg.numHeads, headDim: hd),
-                k: permuteHalfSplitToAdjacent(try tensor(p + "self_attn.k_proj.weight", [kvd, d]), heads: cfg.numKVHeads, headDim: hd),
-                v: try tensor(p + "self_attn.v_proj.weight", [kvd, d]),
-                o: try tensor(p + "self_attn.o_proj.weight", [d, qd]),
-                gate: try tensor(p + "mlp.gate_proj.weight", [ff, d]), up: try tensor(p + "mlp.up_proj.weight", [ff, d]),
-                down: try tensor(p + "mlp.down_proj.weight", [d, ff])))
-        }
-        let emb = try tensor("model.embed_tokens.weight", [cfg.vocabSize, d])
-        let out = where_["lm_head.weight"] != nil ? try tensor("lm_head.weight", [cfg.vocabSize, d]) : nil
-        let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
-        return LlamaModel(config: cfg, tokenEmbedding: emb, outputNorm: try tensor("model.norm.weight", [d]).data,
-                          output: out, blocks: blocks, tokenizer: try BPETokenizer(tokenizerJSON: tokPath), sourcePath: dir)
-    }
-
     /// HF stores each head's rows as [first halves…, second halves…]; the adjacent-pair
     /// layout interleaves them: adjacent row `2i + c` comes from half-split row `c·hd/2 + i`.
     public static func permuteHalfSplitToAdjacent(_ w: Tensor, heads: Int, headDim: Int) -> Tensor {

@@ -75,6 +75,16 @@ public final class SafetensorsFile: @unchecked Sendable {
             }
             entries[name] = Entry(name: name, dtype: dtype, shape: shape, begin: b, end: e)
         }
+        // Tensors may not share bytes: aliased entries would let a small file describe any
+        // number of large tensors (each decoded into its own allocation).
+        var last: Entry?
+        for e in entries.values.filter({ $0.end > $0.begin }).sorted(by: { ($0.begin, $0.name) < ($1.begin, $1.name) }) {
+            if let l = last, e.begin < l.end {
+                throw c.fail("tensor '\(e.name)' data_offsets",
+                             "bytes [\(e.begin), \(e.end)) overlap those of tensor '\(l.name)' [\(l.begin), \(l.end))")
+            }
+            last = e
+        }
         self.entries = entries
         metadata = meta
     }
@@ -96,6 +106,9 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// Decodes a floating-point tensor to Float32.
     public func tensor(_ name: String) throws -> Tensor {
         guard let e = entries[name] else { throw ModelFileError(file: path, field: "tensor '\(name)'", "not in file") }
+        guard ["F32", "F16", "BF16"].contains(e.dtype) else {
+            throw ModelFileError(file: path, field: "tensor '\(name)' dtype", "\(e.dtype) is not a floating-point type")
+        }
         let raw = try rawBytes(name)
         let n = e.shape.reduce(1, *)
         var out = [Float](repeating: 0, count: n)
@@ -106,9 +119,6 @@ public final class SafetensorsFile: @unchecked Sendable {
             case "BF16": Dequantize.run(.bf16, raw, into: dst)
             default: break
             }
-        }
-        guard ["F32", "F16", "BF16"].contains(e.dtype) else {
-            throw ModelFileError(file: path, field: "tensor '\(name)' dtype", "\(e.dtype) is not a floating-point type")
         }
         return Tensor(shape: e.shape, data: out)
     }

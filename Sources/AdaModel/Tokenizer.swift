@@ -63,53 +63,124 @@ public final class BPETokenizer: @unchecked Sendable {
         guard gguf.string("tokenizer.ggml.model") == "gpt2" else {
             throw fail("tokenizer.ggml.model", "only GPT-2 byte-level BPE is supported, got \(gguf.metadata["tokenizer.ggml.model"]?.description ?? "nothing")")
         }
-        guard let toks = gguf.metadata["tokenizer.ggml.tokens"]?.array?.compactMap(\.string), !toks.isEmpty else {
-            throw fail("tokenizer.ggml.tokens", "missing or not a string array")
+        /// Every element of a string array (a non-string element would shift the ids after it).
+        func strings(_ key: String) throws -> [String] {
+            guard let items = gguf.metadata[key]?.array else { throw fail(key, "missing or not a string array") }
+            return try items.enumerated().map { i, v in
+                guard let s = v.string else { throw fail(key, "item \(i) is \(v), not a string") }
+                return s
+            }
         }
-        guard let merges = gguf.metadata["tokenizer.ggml.merges"]?.array?.compactMap(\.string) else {
-            throw fail("tokenizer.ggml.merges", "missing or not a string array")
-        }
+        let toks = try strings("tokenizer.ggml.tokens")
+        guard !toks.isEmpty else { throw fail("tokenizer.ggml.tokens", "missing or not a string array") }
+        guard toks.count < Int(Int32.max) else { throw fail("tokenizer.ggml.tokens", "\(toks.count) tokens is too many") }
+        let merges = try strings("tokenizer.ggml.merges")
         let pre = gguf.string("tokenizer.ggml.pre") ?? "default"
-        let types = gguf.metadata["tokenizer.ggml.token_type"]?.array?.compactMap(\.int) ?? []
         var control = Set<Int32>()
-        for (i, t) in types.enumerated() where t == 3 || t == 4 { control.insert(Int32(i)) }
+        if let v = gguf.metadata["tokenizer.ggml.token_type"] {
+            guard let types = v.array, types.count == toks.count else {
+                throw fail("tokenizer.ggml.token_type", "must be an array of one integer per token (\(toks.count)), got \(v)")
+            }
+            for (i, t) in types.enumerated() {
+                guard let ti = t.int else { throw fail("tokenizer.ggml.token_type", "item \(i) is \(t), not an integer") }
+                if ti == 3 || ti == 4 { control.insert(Int32(i)) }
+            }
+        }
         self.init(tokens: toks, merges: merges, preTokenizer: pre == "smollm" ? .smollm : .gpt2, controlTokens: control)
     }
 
-    /// Builds the tokenizer of a HuggingFace `tokenizer.json` (BPE model).
+    /// Builds the tokenizer of a HuggingFace `tokenizer.json` (BPE model). The vocabulary's ids
+    /// must be 0…n−1, each once; every merge must join two tokens of the vocabulary into a
+    /// third (as the HF library requires); added tokens must agree with the vocabulary.
     public convenience init(tokenizerJSON path: String) throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ModelFileError(file: path, field: "", "cannot read")
         }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let model = root["model"] as? [String: Any],
-              let vocab = model["vocab"] as? [String: Any] else {
-            throw ModelFileError(file: path, field: "model.vocab", "missing or not an object")
+        func fail(_ field: String, _ msg: String) -> ModelFileError { ModelFileError(file: path, field: field, msg) }
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw fail("", "not a JSON object")
         }
-        var toks = [String](repeating: "", count: vocab.count)
-        for (k, v) in vocab {
-            guard let i = (v as? NSNumber)?.intValue, i >= 0, i < toks.count else {
-                throw ModelFileError(file: path, field: "model.vocab", "id of '\(k)' out of range")
+        guard let model = root["model"] as? [String: Any] else { throw fail("model", "missing or not an object") }
+        if let type = model["type"], !(type is NSNull) {
+            guard (type as? String) == "BPE" else { throw fail("model.type", "only BPE is supported, got \(type)") }
+        }
+        guard let vocab = model["vocab"] as? [String: Any] else { throw fail("model.vocab", "missing or not an object") }
+        var toks = try Self.vocabulary(vocab, fail)
+        let vocabCount = toks.count
+        let control = try Self.addedTokens(root["added_tokens"], into: &toks, vocabCount: vocabCount, fail)
+        let merges = try Self.merges(model["merges"], toks: toks, vocabCount: vocabCount, fail)
+        let text = String(decoding: data, as: UTF8.self)
+        let pre: PreTokenizer = text.contains("\"individual_digits\": true") || text.contains("\"individual_digits\":true") ? .smollm : .gpt2
+        self.init(tokens: toks, merges: merges, preTokenizer: pre, controlTokens: control)
+    }
+
+    /// `model.vocab` as a token list: ids must be exact integers 0…n−1, each used once.
+    private static func vocabulary(_ vocab: [String: Any], _ fail: (String, String) -> ModelFileError) throws -> [String] {
+        var toks = [String?](repeating: nil, count: vocab.count)
+        for (k, v) in vocab.sorted(by: { $0.key < $1.key }) {
+            guard let i = JSONConfig.integer(v) else { throw fail("model.vocab", "id of '\(k)' is \(v), not an integer") }
+            guard i >= 0 && i < toks.count else {
+                throw fail("model.vocab", "id \(i) of '\(k)' is outside 0…\(toks.count - 1) (the vocabulary has \(toks.count) tokens)")
             }
+            if let other = toks[i] { throw fail("model.vocab", "id \(i) is given to both '\(other)' and '\(k)'") }
             toks[i] = k
         }
+        return toks.map { $0! }
+    }
+
+    /// Adds `added_tokens` to `toks` (beyond the vocabulary, or repeating a vocabulary entry
+    /// exactly); returns the special ones' ids.
+    private static func addedTokens(_ raw: Any?, into toks: inout [String], vocabCount: Int,
+                                    _ fail: (String, String) -> ModelFileError) throws -> Set<Int32> {
+        guard let raw, !(raw is NSNull) else { return [] }
+        guard let list = raw as? [Any] else { throw fail("added_tokens", "not an array") }
         var control = Set<Int32>()
-        for t in (root["added_tokens"] as? [[String: Any]]) ?? [] {
-            guard let id = (t["id"] as? NSNumber)?.intValue, let content = t["content"] as? String else { continue }
+        var seen = Set<Int>()
+        let limit = vocabCount + list.count
+        for (n, item) in list.enumerated() {
+            let field = "added_tokens[\(n)]"
+            guard let t = item as? [String: Any], let idv = t["id"], let id = JSONConfig.integer(idv),
+                  let content = t["content"] as? String else {
+                throw fail(field, "needs an integer id and a string content")
+            }
+            guard id >= 0 && id < limit else {
+                throw fail(field, "id \(id) is outside 0…\(limit - 1) (\(vocabCount) vocabulary tokens and \(list.count) added)")
+            }
+            guard seen.insert(id).inserted else { throw fail(field, "id \(id) is added twice") }
+            if id < vocabCount && toks[id] != content {
+                throw fail(field, "id \(id) is '\(content)' here but '\(toks[id])' in model.vocab")
+            }
             while toks.count <= id { toks.append("") }
             toks[id] = content
             if (t["special"] as? Bool) == true { control.insert(Int32(id)) }
         }
-        let rawMerges = (model["merges"] as? [Any]) ?? []
-        let merges: [String] = rawMerges.compactMap { m in
-            if let s = m as? String { return s }
-            if let p = m as? [String], p.count == 2 { return p[0] + " " + p[1] }
-            return nil
+        return control
+    }
+
+    /// `model.merges` (strings "a b" or pairs ["a", "b"]): each must join two vocabulary tokens
+    /// into a third.
+    private static func merges(_ raw: Any?, toks: [String], vocabCount: Int,
+                               _ fail: (String, String) -> ModelFileError) throws -> [String] {
+        guard let list = raw as? [Any] else { throw fail("model.merges", "missing or not an array") }
+        let known = Set(toks.prefix(vocabCount))
+        return try list.enumerated().map { i, m in
+            let parts: [String]
+            if let s = m as? String {
+                parts = s.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            } else if let p = m as? [Any], p.count == 2, let a = p[0] as? String, let b = p[1] as? String {
+                parts = [a, b]
+            } else {
+                throw fail("model.merges[\(i)]", "not a string \"a b\" or a pair of strings")
+            }
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw fail("model.merges[\(i)]", "'\(m)' is not two tokens separated by one space")
+            }
+            for t in [parts[0], parts[1], parts[0] + parts[1]] where !known.contains(t) {
+                throw fail("model.merges[\(i)]", "merge '\(parts[0]) \(parts[1])' uses '\(t)', which is not in model.vocab")
+            }
+            return parts[0] + " " + parts[1]
         }
-        let text = String(decoding: data, as: UTF8.self)
-        let pre: PreTokenizer = text.contains("\"individual_digits\": true") || text.contains("\"individual_digits\":true") ? .smollm : .gpt2
-        self.init(tokens: toks, merges: merges, preTokenizer: pre, controlTokens: control)
     }
 
     // MARK: Encoding

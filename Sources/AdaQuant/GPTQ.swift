@@ -86,13 +86,16 @@ func upperCholeskyOfInverse(_ h: [Double], n: Int) throws -> [Double] {
 /// on GPTQ's grid (range widened to include 0) unless the spec names another grid than `minmax`.
 /// per-IC: when a column is quantized, its `out/g` group parameters are fitted to the
 /// error-updated column with the spec's grid.
+/// Weights or a Hessian holding NaN or ±∞ are refused (origins `.tensor` and `.calibration`, naming `name`).
 public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options: GPTQOptions = GPTQOptions(),
-                         shouldStop: (() -> Bool)? = nil) throws -> QuantizedTensor {
+                         name: String = "the weight", shouldStop: (() -> Bool)? = nil) throws -> QuantizedTensor {
     guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)", origin: .tensor) }
     let (rows, cols) = (w.shape[0], w.shape[1])
     guard hessian.size == cols else { throw QuantError("Hessian is \(hessian.size)×\(hessian.size), weight has \(cols) inputs", origin: .calibration) }
     guard hessian.tokens > 0 else { throw QuantError("Hessian has no calibration tokens", origin: .calibration) }
     let g = try spec.validate(rows: rows, cols: cols)
+    try requireFiniteWeights(w, name)
+    try hessian.requireFinite(name)
     var h = hessian.matrix()
     var wd = w.data
     // Dead inputs: H[i,i] = 1 and the weight column zeroed.
@@ -111,8 +114,10 @@ public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options
     try sweep.run(wd, u: u.map { Float($0) }, blockSize: max(1, options.blockSize), shouldStop: shouldStop)
     let effSpec = QuantSpec(bits: spec.bits, group: spec.group, dim: spec.dim, grid: spec.dim == .oc ? sweep.ocGrid : spec.grid)
     let along = spec.dim == .oc ? cols : rows
-    return QuantizedTensor(spec: effSpec, groupSize: g, codes: sweep.codes, scales: sweep.scales, zeros: sweep.zeros,
-                           dequantized: Tensor(shape: [rows, cols], data: sweep.deq), ragged: along % g != 0)
+    let q = QuantizedTensor(spec: effSpec, groupSize: g, codes: sweep.codes, scales: sweep.scales, zeros: sweep.zeros,
+                            dequantized: Tensor(shape: [rows, cols], data: sweep.deq), ragged: along % g != 0)
+    try requireFiniteResult(q, name)
+    return q
 }
 
 /// `upperCholeskyOfInverse` of `h` permuted by `perm` (`hp[i, j] = h[perm[i], perm[j]]`) with
@@ -245,7 +250,7 @@ struct GPTQSweep {
             }
             let q = gp.code(col[r], maxq: maxq)
             let v = gp.dequant(q)
-            codes[r * cols + orig] = UInt8(q)
+            codes[r * cols + orig] = codeByte(q)
             deq[r * cols + orig] = v
             err[r] = (col[r] - v) / d
         }

@@ -170,6 +170,7 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
     if options.needsCalibration && calibration.isEmpty {
         throw QuantError("\(options.description) needs calibration windows", origin: .calibration)
     }
+    try requireFiniteModel(model, calibrated: options.needsCalibration)
     // Plain RTN in a fixed dimension needs no data.
     if case .fixed(let d) = options.dim, options.method == .rtn {
         return try quantizeRTNModel(model, options: options, dim: d, progress: progress, shouldStop: shouldStop)
@@ -254,7 +255,7 @@ private func quantizeRTNModel(_ model: LlamaModel, options: QuantizeOptions, dim
     let t0 = now()
     for (i, id) in model.linearIDs.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
-        let q = try quantizeRTN(model[id], options.spec(d))
+        let q = try quantizeRTN(model[id], options.spec(d), name: "\(id)")
         record.model[id] = q.dequantized
         record.add(id, q, dim: d, original: model[id])
         progress?("rtn", i + 1, model.linearIDs.count)
@@ -316,7 +317,8 @@ private func selectDims(model: LlamaModel, block fp: LlamaBlock, capture: BlockC
         for k in LinearKind.allCases { sel.dims[k] = d }
     case .ada(let criterion):
         for k in LinearKind.allCases {
-            sel.rtn[k] = [.oc: try quantizeRTN(fp[k], options.spec(.oc)), .ic: try quantizeRTN(fp[k], options.spec(.ic))]
+            sel.rtn[k] = [.oc: try quantizeRTN(fp[k], options.spec(.oc), name: k.ggufName),
+                          .ic: try quantizeRTN(fp[k], options.spec(.ic), name: k.ggufName)]
         }
         if criterion == .module {
             for k in LinearKind.allCases {
@@ -348,13 +350,14 @@ private func quantizeBlock(_ b: Int, _ fp: LlamaBlock, hessians: SiteHessians, s
         let q: QuantizedTensor
         if options.method == .gptq {
             let t1 = now()
-            q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: options.spec(d), options: options.gptq, shouldStop: shouldStop)
+            q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: options.spec(d), options: options.gptq,
+                                 name: "\(LinearID(block: b, kind: k))", shouldStop: shouldStop)
             record.timings.gptq += now() - t1
         } else if let cached = selection.rtn[k]?[d] {
             q = cached
         } else {
             let t1 = now()
-            q = try quantizeRTN(fp[k], options.spec(d))
+            q = try quantizeRTN(fp[k], options.spec(d), name: "\(LinearID(block: b, kind: k))")
             record.timings.rtn += now() - t1
         }
         qblock[k] = q.dequantized
@@ -380,6 +383,7 @@ func blockTarget(_ m: LlamaModel, kind: LinearKind, weights w: LlamaBlock, attnI
 public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hessians: CalibrationHessians,
                               dims: [LinearID: QuantDim]? = nil, choices: [ModuleReport]? = nil,
                               progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> QuantizedModel {
+    try requireFiniteModel(model, calibrated: false)
     var record = QuantizationRecord(model: model)
     let chosen = choices.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.id, $0) }) }
     for (i, id) in model.linearIDs.enumerated() {
@@ -390,7 +394,7 @@ public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hes
         }
         let t0 = now()
         let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: options.spec(d), options: options.gptq,
-                                 shouldStop: shouldStop)
+                                 name: "\(id)", shouldStop: shouldStop)
         record.timings.gptq += now() - t0
         record.model[id] = q.dequantized
         record.add(id, q, dim: d, original: model[id], errorOC: chosen?[id]?.errorOC, errorIC: chosen?[id]?.errorIC)

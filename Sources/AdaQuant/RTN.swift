@@ -1,10 +1,12 @@
 import AdaTensor
 
 /// Round-to-nearest quantization of a weight matrix `[out, in]` in either dimension.
-public func quantizeRTN(_ w: Tensor, _ spec: QuantSpec) throws -> QuantizedTensor {
+/// Weights holding NaN or ±∞ are refused (`QuantError` with origin `.tensor`, naming `name`).
+public func quantizeRTN(_ w: Tensor, _ spec: QuantSpec, name: String = "the weight") throws -> QuantizedTensor {
     guard w.rank == 2 else { throw QuantError("weights must be 2-D [out, in], got \(w.shape)", origin: .tensor) }
     let (rows, cols) = (w.shape[0], w.shape[1])
     let g = try spec.validate(rows: rows, cols: cols)
+    try requireFiniteWeights(w, name)
     let along = spec.dim == .oc ? cols : rows
     let nGroups = (along + g - 1) / g
     let pshape = spec.dim == .oc ? [rows, nGroups] : [nGroups, cols]
@@ -17,8 +19,10 @@ public func quantizeRTN(_ w: Tensor, _ spec: QuantSpec) throws -> QuantizedTenso
             rtnPerIC(p, rows: rows, cols: cols, groupSize: g, nGroups: nGroups, spec: spec, into: &out)
         }
     }
-    return QuantizedTensor(spec: spec, groupSize: g, codes: out.codes, scales: out.scales, zeros: out.zeros,
-                           dequantized: Tensor(shape: [rows, cols], data: out.deq), ragged: along % g != 0)
+    let q = QuantizedTensor(spec: spec, groupSize: g, codes: out.codes, scales: out.scales, zeros: out.zeros,
+                            dequantized: Tensor(shape: [rows, cols], data: out.deq), ragged: along % g != 0)
+    try requireFiniteResult(q, name)
+    return q
 }
 
 /// What RTN fills in: per-group parameters, codes and dequantized values.
@@ -40,7 +44,7 @@ func rtnPerOC(_ p: UnsafeBufferPointer<Float>, rows: Int, cols: Int, groupSize g
             out.zeros.data[r * nGroups + gi] = gp.zero
             for i in lo..<hi {
                 let q = gp.code(p[i], maxq: maxq)
-                out.codes[i] = UInt8(q)
+                out.codes[i] = codeByte(q)
                 out.deq[i] = gp.dequant(q)
             }
         }
@@ -70,7 +74,7 @@ func rtnPerIC(_ p: UnsafeBufferPointer<Float>, rows: Int, cols: Int, groupSize g
         for r in r0..<r1 {
             for c in 0..<cols {
                 let q = params[c].code(p[r * cols + c], maxq: maxq)
-                out.codes[r * cols + c] = UInt8(q)
+                out.codes[r * cols + c] = codeByte(q)
                 out.deq[r * cols + c] = params[c].dequant(q)
             }
         }

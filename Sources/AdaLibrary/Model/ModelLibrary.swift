@@ -218,7 +218,8 @@ public enum ModelLibrary: NativeLibrary {
             name: "load", category: "model", summary: "Load a model: a built-in name or the path of a GGUF file or HuggingFace folder.",
             help: "The built-in name smollm2 is SmolLM2-135M-Instruct in Q4_1 (fetched by scripts/setup); its weights, dequantized to Float32, are the full-precision reference. Loading takes about a second. The file's sha256 goes into the header of saved sessions.",
             examples: ["m = load", "m = load \"smollm2\"", "m = load \"/models/llama/model.gguf\""],
-            params: [Param("name", .string, default: .string("smollm2"), doc: "a built-in model name (" + DataPaths.models.keys.sorted().joined(separator: ", ") + ") or a path")],
+            params: [Param("name", .string, default: .string("smollm2"), doc: "a built-in model name (" + DataPaths.models.keys.sorted().joined(separator: ", ") + ") or a path"),
+                     Param("nonfinite", .bool, default: .bool(false), doc: "load weights holding NaN or infinity (to inspect them; quantize refuses such layers) instead of refusing the file")],
             returns: "a model",
             run: { a, ctx in
                 let name = try a.string("name")
@@ -232,7 +233,7 @@ public enum ModelLibrary: NativeLibrary {
                     throw a.error("name", "no such model file '\(name)'", notes: notes)
                 }
                 do {
-                    let m = try LlamaModel.load(path: path)
+                    let m = try LlamaModel.load(path: path, options: LoadOptions(allowNonFinite: try a.bool("nonfinite")))
                     let v = Value.object(LoadedModel(model: m, name: name))
                     ctx.interpreter.noteModelLoaded(name: name, path: (path as NSString).standardizingPath, value: v)
                     return v
