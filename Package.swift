@@ -57,12 +57,16 @@ let package = Package(
             ]),
         .executableTarget(name: "ada", dependencies: ["AdaCommands"]),
 
+        // Shared test fixtures: the tests' seeded generator, temporary folders, big stacks,
+        // tolerance asserts, the GPT-2 byte table and a tiny LLaMA in GGUF and HF form.
+        .target(name: "AdaTestSupport", dependencies: ["AdaModel", "AdaTensor"], path: "Tests/AdaTestSupport"),
+
         .testTarget(name: "AdaTensorTests", dependencies: ["AdaTensor"]),
-        .testTarget(name: "AdaModelTests", dependencies: ["AdaModel", "AdaTensor"]),
-        .testTarget(name: "AdaQuantTests", dependencies: ["AdaQuant", "AdaModel", "AdaTensor"]),
-        .testTarget(name: "AdaEvalTests", dependencies: ["AdaEval", "AdaQuant", "AdaModel", "AdaTensor"]),
-        .testTarget(name: "AdaLangTests", dependencies: ["AdaLang"]),
-        .testTarget(name: "AdaLibraryTests", dependencies: ["AdaLibrary", "AdaRender", "AdaLang", "AdaModel", "AdaTensor", "AdaQuant", "AdaEval"]),
+        .testTarget(name: "AdaModelTests", dependencies: ["AdaTestSupport", "AdaModel", "AdaTensor"]),
+        .testTarget(name: "AdaQuantTests", dependencies: ["AdaTestSupport", "AdaQuant", "AdaModel", "AdaTensor"]),
+        .testTarget(name: "AdaEvalTests", dependencies: ["AdaTestSupport", "AdaEval", "AdaQuant", "AdaModel", "AdaTensor"]),
+        .testTarget(name: "AdaLangTests", dependencies: ["AdaTestSupport", "AdaLang"]),
+        .testTarget(name: "AdaLibraryTests", dependencies: ["AdaTestSupport", "AdaLibrary", "AdaRender", "AdaLang", "AdaModel", "AdaTensor", "AdaQuant", "AdaEval"]),
         .testTarget(name: "AdaShellTests", dependencies: ["AdaShell", "AdaRender", "AdaLibrary", "AdaLang"]),
         .testTarget(name: "AdaCommandsTests", dependencies: ["AdaCommands", "AdaShell", "AdaLang"]),
     ],

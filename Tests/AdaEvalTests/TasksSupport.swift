@@ -1,6 +1,7 @@
 import AdaEval
 import AdaModel
 import AdaTensor
+import AdaTestSupport
 import Foundation
 
 // Models for the evaluation-task tests, written as GGUF files and loaded through the public
@@ -73,22 +74,9 @@ enum TasksModels {
         return load(w)
     }
 
-    /// GPT-2's byte → symbol table (printable bytes map to themselves, the others in order
-    /// to U+0100…), so that a vocabulary of the 256 byte symbols encodes any text byte by byte.
-    static let byteSymbols: [String] = {
-        let keep = Set(Array(33...126) + Array(161...172) + Array(174...255))
-        var out = [String](repeating: "", count: 256)
-        var n = 0
-        for b in 0..<256 {
-            if keep.contains(b) {
-                out[b] = String(Character(Unicode.Scalar(UInt32(b))!))
-            } else {
-                out[b] = String(Character(Unicode.Scalar(UInt32(256 + n))!))
-                n += 1
-            }
-        }
-        return out
-    }()
+    /// GPT-2's byte → symbol table (the shared one of the test support), so that a
+    /// vocabulary of the 256 byte symbols encodes any text byte by byte.
+    static var byteSymbols: [String] { ByteLevel.table }
 
     /// A random LLaMA (2 blocks, hidden 32, 4 heads of 8, 2 KV heads, FFN 48) over the 256
     /// byte tokens: token id = byte value.

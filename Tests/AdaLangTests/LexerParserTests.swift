@@ -1,4 +1,5 @@
 import AdaLang
+import AdaTestSupport
 import Testing
 
 @Suite("Lexer")

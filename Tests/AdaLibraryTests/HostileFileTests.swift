@@ -2,6 +2,7 @@ import AdaLang
 import AdaLibrary
 import AdaModel
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 

@@ -2,6 +2,7 @@ import AdaLang
 import AdaLibrary
 import AdaRender
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 

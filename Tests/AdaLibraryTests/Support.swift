@@ -3,6 +3,7 @@ import AdaLang
 import AdaLibrary
 import AdaRender
 import AdaTensor
+import AdaTestSupport
 import Foundation
 
 /// Collects what an interpreter writes.
@@ -43,24 +44,6 @@ func value(_ source: String, in it: Interpreter? = nil) throws -> Value {
 /// Parses, returning the syntax error if any.
 func syntaxError(_ source: String) -> AdaError? {
     do { _ = try Parser.parse(SourceFile(name: "t.ada", text: source)); return nil } catch let e as AdaError { return e } catch { return nil }
-}
-
-/// Runs `body` on a thread with a large stack (deep recursion in parser and interpreter).
-func onBigStack(_ body: @escaping @Sendable () -> Void) {
-    let done = DispatchSemaphore(value: 0)
-    let t = Thread {
-        body()
-        done.signal()
-    }
-    t.stackSize = 64 << 20
-    t.start()
-    done.wait()
-}
-
-func tempDir() -> String {
-    let p = NSTemporaryDirectory() + "ada-tests-" + UUID().uuidString
-    try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
-    return p
 }
 
 /// Writes (once per process) a tiny LLaMA GGUF: 2 blocks, hidden 8, 2 heads (1 KV head),

@@ -1,4 +1,5 @@
 import AdaModel
+import AdaTestSupport
 import Foundation
 import Testing
 

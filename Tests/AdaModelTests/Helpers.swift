@@ -1,40 +1,8 @@
 import AdaModel
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
-
-/// A fresh temporary directory, removed when the value is deinitialized.
-final class TempDir: @unchecked Sendable {
-    let path: String
-    init() {
-        let base = FileManager.default.temporaryDirectory.path
-        path = base + "/ada-model-tests-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    func file(_ name: String) -> String { path + "/" + name }
-    func write(_ bytes: [UInt8], _ name: String) -> String {
-        let p = file(name)
-        _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
-        return p
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// SplitMix64: a small seeded generator so that the tests are deterministic.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
-        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
-    }
-}
 
 /// Little-endian byte builder for hand-made files.
 struct Bytes {
@@ -73,10 +41,6 @@ func expectModelFileError(_ path: String, mentions: [String] = [], _ what: Strin
     }
 }
 
-func maxAbsDiff(_ a: Tensor, _ b: Tensor) -> Float {
-    precondition(a.shape == b.shape, "\(a.shape) vs \(b.shape)")
-    return zip(a.data, b.data).reduce(0) { max($0, abs($1.0 - $1.1)) }
-}
 
 /// The real model, and the tokenizer built from its GGUF metadata (parsed once).
 enum RealModel {

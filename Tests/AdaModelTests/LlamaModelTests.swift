@@ -1,5 +1,6 @@
 import AdaModel
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 

@@ -1,3 +1,4 @@
+import AdaTestSupport
 import AdaQuant
 import AdaTensor
 import Testing
@@ -7,7 +8,7 @@ private struct Problem {
     let w: Tensor
     let x: Tensor
     init(oc: Int, ic: Int, n: Int, seed: UInt64, deadColumns: [Int] = []) {
-        var rng = SplitMix64(seed: seed)
+        var rng = TestRNG(seed: seed)
         w = randomMatrix(oc, ic, &rng, scale: 0.5)
         var x = randomActivations(n, ic, &rng)
         for c in deadColumns { for t in 0..<n { x.data[t * ic + c] = 0 } }
@@ -145,7 +146,7 @@ struct GPTQTests {
     /// GPTQ's output error on its calibration data never exceeds RTN's in the same dimension
     /// (per-OC: the same GPTQ grid and static groups; per-IC: the minmax grid).
     @Test func neverWorseThanRTNOnCalibrationData() throws {
-        var rng = SplitMix64(seed: 0xC0FFEE)
+        var rng = TestRNG(seed: 0xC0FFEE)
         var ratios: [Double] = []
         for case_ in 0..<30 {
             let oc = rng.int(4...24), ic = rng.int(4...32)
@@ -187,7 +188,7 @@ struct GPTQTests {
     }
 
     @Test func hessianInChunksEqualsOneBigSum() throws {
-        var rng = SplitMix64(seed: 71)
+        var rng = TestRNG(seed: 71)
         let (n, k) = (50, 12)
         let x = randomActivations(n, k, &rng)
         var whole = Hessian(size: k)

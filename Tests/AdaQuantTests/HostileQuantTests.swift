@@ -1,6 +1,7 @@
 import AdaModel
 import AdaQuant
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 
@@ -59,7 +60,7 @@ struct NonFiniteQuantTests {
     }
 
     @Test func perTensorQuantizers() {
-        var rng = SplitMix64(seed: 3)
+        var rng = TestRNG(seed: 3)
         var w = randomMatrix(16, 32, &rng)
         w.data[40] = .nan
         for d in QuantDim.allCases {

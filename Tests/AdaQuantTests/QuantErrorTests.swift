@@ -1,6 +1,7 @@
 import AdaModel
 import AdaQuant
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 
@@ -45,7 +46,7 @@ struct QuantErrorTests {
     @Test func tensor() {
         let v = Tensor(shape: [8], data: Array(repeating: 1, count: 8))
         #expect(origin { _ = try quantizeRTN(v, QuantSpec(bits: 4, group: 4, dim: .oc)) } == .tensor)
-        var rng = SplitMix64(seed: 3)
+        var rng = TestRNG(seed: 3)
         let h = hessianOf(randomMatrix(16, 8, &rng))
         #expect(origin { _ = try quantizeGPTQ(v, hessian: h, spec: QuantSpec(bits: 4, group: 4, dim: .oc)) } == .tensor)
         #expect(origin { _ = try weightStats(Tensor(zeros: [4]), axis: 0) } == .tensor)
@@ -53,7 +54,7 @@ struct QuantErrorTests {
     }
 
     @Test func calibration() {
-        var rng = SplitMix64(seed: 4)
+        var rng = TestRNG(seed: 4)
         // A Hessian of the wrong size, and one without tokens.
         let h4 = hessianOf(randomMatrix(16, 4, &rng))
         #expect(origin { _ = try quantizeGPTQ(Self.w, hessian: h4, spec: QuantSpec(bits: 4, group: 4, dim: .oc)) } == .calibration)
@@ -67,7 +68,7 @@ struct QuantErrorTests {
     }
 
     @Test func hessian() {
-        var rng = SplitMix64(seed: 6)
+        var rng = TestRNG(seed: 6)
         let h = hessianOf(randomMatrix(16, 8, &rng))
         // Negative damping makes the diagonal negative: not positive definite.
         #expect(origin { _ = try gptqSaliency(Self.w, hessian: h, damp: -10) } == .hessian)

@@ -1,3 +1,4 @@
+import AdaTestSupport
 import AdaModel
 import AdaQuant
 import AdaTensor

@@ -1,6 +1,7 @@
 import AdaModel
 import AdaQuant
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 

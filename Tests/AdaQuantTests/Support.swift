@@ -1,42 +1,21 @@
 import AdaModel
 import AdaQuant
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 
 // Test support for AdaQuantTests: a seeded generator, float64 helpers, a float64 GPTQ written
 // from the algorithm, a tiny random LLaMA and a float64 forward pass of its blocks.
 
-/// SplitMix64: a small seeded generator so that the tests are deterministic.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
-        lo + (hi - lo) * Float(next() >> 40) / Float(1 << 24)
-    }
-    /// Standard normal (Box–Muller).
-    mutating func normal() -> Float {
-        let u1 = (Double(next() >> 11) + 1) / Double(1 << 53)
-        let u2 = Double(next() >> 11) / Double(1 << 53)
-        return Float((-2 * Foundation.log(u1)).squareRoot() * Foundation.cos(2 * Double.pi * u2))
-    }
-    mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-}
 
-func randomMatrix(_ rows: Int, _ cols: Int, _ rng: inout SplitMix64, scale: Float = 1) -> Tensor {
+func randomMatrix(_ rows: Int, _ cols: Int, _ rng: inout TestRNG, scale: Float = 1) -> Tensor {
     Tensor(shape: [rows, cols]) { _ in rng.normal() * scale }
 }
 
 /// Calibration-like activations `[n, ic]`: correlated features (a random mixing of a few
 /// latent factors plus noise) with a few large-magnitude channels, as in real LLM inputs.
-func randomActivations(_ n: Int, _ ic: Int, _ rng: inout SplitMix64) -> Tensor {
+func randomActivations(_ n: Int, _ ic: Int, _ rng: inout TestRNG) -> Tensor {
     let latent = max(2, ic / 3)
     let mix = (0..<(latent * ic)).map { _ in Double(rng.normal()) }
     let chanScale = (0..<ic).map { _ in Double(rng.uniform(0.3, 1.5)) * (rng.int(0...5) == 0 ? 6 : 1) }
@@ -74,11 +53,6 @@ func outputErrorSum(_ w: Tensor, _ wq: Tensor, _ x: Tensor) -> (sum: Double, cou
     return (s, n * oc)
 }
 
-func maxAbs(_ a: [Float]) -> Float { a.reduce(0) { max($0, abs($1)) } }
-
-func relClose(_ a: Double, _ b: Double, _ rel: Double, abs floor: Double = 0) -> Bool {
-    Swift.abs(a - b) <= rel * Swift.max(Swift.abs(a), Swift.abs(b)) + floor
-}
 
 // MARK: - Grid formulas written from docs/reference.md §1.1 (Float32, round half to even)
 
@@ -251,7 +225,7 @@ enum QTiny {
 
     /// Built as a GGUF file (LlamaBlock has no public initializer) and loaded back.
     static func model(seed: UInt64 = 0xADA) -> LlamaModel {
-        var rng = SplitMix64(seed: seed)
+        var rng = TestRNG(seed: seed)
         let c = config
         func rand(_ r: Int, _ k: Int, _ s: Float) -> Tensor { Tensor(shape: [r, k]) { _ in rng.uniform(-s, s) } }
         func norm(_ n: Int) -> Tensor { Tensor(shape: [n]) { _ in rng.uniform(0.6, 1.4) } }
@@ -311,7 +285,7 @@ enum QTiny {
     }
 
     static func windows(count: Int, length: Int, seed: UInt64 = 7) -> [[Int32]] {
-        var rng = SplitMix64(seed: seed)
+        var rng = TestRNG(seed: seed)
         return (0..<count).map { _ in (0..<length).map { _ in Int32(rng.int(0...(config.vocabSize - 1))) } }
     }
 }

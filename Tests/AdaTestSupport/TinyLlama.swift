@@ -4,8 +4,8 @@ import Foundation
 
 /// GPT-2's byte ↔ unicode table, written out independently of the library: printable bytes
 /// 33–126, 161–172, 174–255 map to themselves, the other 68 bytes in order to U+0100…U+0143.
-enum ByteLevel {
-    static let table: [String] = {
+public enum ByteLevel {
+    public static let table: [String] = {
         let keep = Set(Array(33...126) + Array(161...172) + Array(174...255))
         var out = [String](repeating: "", count: 256)
         var n = 0
@@ -20,27 +20,27 @@ enum ByteLevel {
         return out
     }()
 
-    static func encode(_ s: String) -> String { s.utf8.map { table[Int($0)] }.joined() }
+    public static func encode(_ s: String) -> String { s.utf8.map { table[Int($0)] }.joined() }
 }
 
 /// A tiny LLaMA: 2 layers, hidden 16, 4 heads (head dim 4), 2 KV heads, FFN 24, and a
 /// 263-token byte-level BPE vocabulary (256 byte tokens, 6 merges, 1 control token).
-struct TinyLlama {
-    static let layers = 2, hidden = 16, heads = 4, kvHeads = 2, headDim = 4, ffn = 24
-    static let ropeTheta: Float = 10000, eps: Float = 1e-5
+public struct TinyLlama {
+    public static let layers = 2, hidden = 16, heads = 4, kvHeads = 2, headDim = 4, ffn = 24
+    public static let ropeTheta: Float = 10000, eps: Float = 1e-5
 
     /// Merges in rank order, and the tokens they create (ids 256…261).
-    static let merges = ["h e", "l l", "he ll", "Ġ w", "o r", "Ġw or"]
-    static let mergedTokens = ["he", "ll", "hell", "Ġw", "or", "Ġwor"]
-    static let control = "<|end|>"
-    static let tokens: [String] = ByteLevel.table + mergedTokens + [control]
-    static var vocab: Int { tokens.count }
+    public static let merges = ["h e", "l l", "he ll", "Ġ w", "o r", "Ġw or"]
+    public static let mergedTokens = ["he", "ll", "hell", "Ġw", "or", "Ġwor"]
+    public static let control = "<|end|>"
+    public static let tokens: [String] = ByteLevel.table + mergedTokens + [control]
+    public static var vocab: Int { tokens.count }
 
     /// Weights in the library's (GGUF, adjacent-pair RoPE) layout, by HF name.
-    var weights: [String: Tensor] = [:]
+    public var weights: [String: Tensor] = [:]
 
-    init(seed: UInt64) {
-        var rng = SplitMix64(seed: seed)
+    public init(seed: UInt64) {
+        var rng = TestRNG(seed: seed)
         func rand(_ shape: [Int], _ scale: Float) -> Tensor {
             Tensor(shape: shape) { _ in rng.uniform(-scale, scale) }
         }
@@ -65,7 +65,7 @@ struct TinyLlama {
 
     /// Inverse of `permuteHalfSplitToAdjacent`: adjacent row `h·hd + 2i + c` goes to half-split
     /// row `h·hd + c·hd/2 + i` (llama.cpp's convert script applies the forward direction).
-    static func adjacentToHalfSplit(_ w: Tensor, heads: Int, headDim: Int) -> Tensor {
+    public static func adjacentToHalfSplit(_ w: Tensor, heads: Int, headDim: Int) -> Tensor {
         let cols = w.shape[1]
         var out = w
         for h in 0..<heads {
@@ -81,7 +81,7 @@ struct TinyLlama {
     }
 
     /// Weights as HuggingFace stores them: q/k rows in the half-split RoPE layout.
-    var hfWeights: [String: Tensor] {
+    public var hfWeights: [String: Tensor] {
         var w = weights
         for l in 0..<Self.layers {
             let p = "model.layers.\(l).self_attn."
@@ -91,14 +91,14 @@ struct TinyLlama {
         return w
     }
 
-    static var configJSON: [String: Any] {
+    public static var configJSON: [String: Any] {
         ["architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": vocab,
          "hidden_size": hidden, "intermediate_size": ffn, "num_hidden_layers": layers,
          "num_attention_heads": heads, "num_key_value_heads": kvHeads, "rope_theta": Double(ropeTheta),
          "rms_norm_eps": Double(eps), "max_position_embeddings": 64, "tie_word_embeddings": false]
     }
 
-    static var tokenizerJSON: [String: Any] {
+    public static var tokenizerJSON: [String: Any] {
         var vocabDict: [String: Int] = [:]
         for (i, t) in tokens.enumerated() where i < tokens.count - 1 { vocabDict[t] = i }
         return [
@@ -113,7 +113,7 @@ struct TinyLlama {
     }
 
     /// Writes config.json, model.safetensors (HF layout) and tokenizer.json into `dir`.
-    func writeDirectory(_ dir: String, hfLayout: Bool = true, tied: Bool = false) throws {
+    public func writeDirectory(_ dir: String, hfLayout: Bool = true, tied: Bool = false) throws {
         let cfg = try JSONSerialization.data(withJSONObject: Self.configJSON, options: [.sortedKeys])
         try cfg.write(to: URL(fileURLWithPath: dir + "/config.json"))
         let tok = try JSONSerialization.data(withJSONObject: Self.tokenizerJSON, options: [.sortedKeys])
@@ -128,7 +128,7 @@ struct TinyLlama {
     }
 
     /// The same model as a GGUF file with llama metadata (adjacent-pair layout).
-    func ggufBytes(tied: Bool = false) -> [UInt8] {
+    public func ggufBytes(tied: Bool = false) -> [UInt8] {
         var g = GGUFWriter()
         g.set("general.architecture", .string("llama"))
         g.set("general.name", .string("tiny"))
@@ -165,7 +165,7 @@ struct TinyLlama {
     /// A straightforward double-precision LLaMA forward pass in HuggingFace's convention
     /// (half-split `rotate_half` RoPE on HF-layout weights, `repeat_kv` grouping), written from
     /// the HF modeling code, independent of the library's forward pass. Logits `[T][vocab]`.
-    static func referenceLogits(hf w: [String: Tensor], tokens: [Int32], tied: Bool = false) -> [[Double]] {
+    public static func referenceLogits(hf w: [String: Tensor], tokens: [Int32], tied: Bool = false) -> [[Double]] {
         let hd = headDim, T = tokens.count
         func mat(_ name: String) -> [[Double]] {
             let t = w[name]!
