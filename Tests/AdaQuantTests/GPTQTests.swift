@@ -178,7 +178,7 @@ struct GPTQTests {
                 let direct = outputErrorSum(p.w, q.dequantized, p.x)
                 let lib = outputMSE(p.w, q.dequantized, hessian: p.hessian)
                 let ref = direct.sum / Double(direct.count)
-                #expect(relClose(lib, ref, 1e-4), "\(lib) vs \(ref)")
+                expectClose(lib, ref, rel: 1e-4, "GPTQ against the float64 reference:")
             }
             // Identical weights: zero error.
             #expect(outputMSE(p.w, p.w, hessian: p.hessian) == 0)

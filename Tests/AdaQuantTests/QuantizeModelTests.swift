@@ -149,8 +149,8 @@ struct QuantizeModelTests {
             let w = m[r.id]
             let rOC = dOutputMSE(xs, w, try quantizeRTN(w, QuantSpec(bits: 4, group: 8, dim: .oc)).dequantized)
             let rIC = dOutputMSE(xs, w, try quantizeRTN(w, QuantSpec(bits: 4, group: 8, dim: .ic)).dequantized)
-            #expect(relClose(eOC, rOC, 1e-3), "\(r.id) oc \(eOC) vs \(rOC)")
-            #expect(relClose(eIC, rIC, 1e-3), "\(r.id) ic \(eIC) vs \(rIC)")
+            expectClose(eOC, rOC, rel: 1e-3, "\(r.id) oc")
+            expectClose(eIC, rIC, rel: 1e-3, "\(r.id) ic")
             if !relClose(rOC, rIC, 1e-2) { #expect(r.dim == (rIC < rOC ? .ic : .oc), "\(r.id)") }
             // The layer is the RTN result in the chosen dimension.
             #expect(q.layers[r.id]!.dequantized == (try quantizeRTN(w, QuantSpec(bits: 4, group: 8, dim: r.dim))).dequantized)
