@@ -155,32 +155,6 @@ extension FuzzCommand {
         return out.isEmpty ? ["x = 1\nprint x + 1"] : out
     }
 
-    /// The standard library with the tiny fuzz model behind `load`, small datasets behind
-    /// `text`, and no file written (`save`, `export`, `plot to=` do nothing).
-    static func registry(_ tiny: LlamaModel) -> Registry {
-        let r = Registry.standard()
-        func stub(_ name: String, _ body: @escaping (Arguments, Context) throws -> Value) {
-            guard var b = r[name] else { return }
-            b.run = body
-            r.register(b)
-        }
-        stub("load") { _, ctx in
-            let v = Value.object(LoadedModel(model: tiny, name: "tiny"))
-            ctx.interpreter.noteModelLoaded(name: "tiny", path: "<tiny>", value: v)
-            return v
-        }
-        stub("text") { a, _ in
-            let ctx = try a.int("ctx", min: 2, max: 64)
-            let n = try a.optionalInt("windows", min: 1, max: 4) ?? 2
-            let ws = (0..<n).map { w in (0..<ctx).map { Int32(($0 + w) % 30) } }
-            return .object(DatasetValue(name: try a.string("name"), ctx: ctx, windows: ws, textTokens: n * ctx, tokenizer: tiny.tokenizer))
-        }
-        for name in ["save", "export", "load_packed", "evaluate"] { stub(name) { _, _ in .none } }
-        let plot = r["plot"]!.run
-        stub("plot") { a, ctx in a.isGiven("to") ? .none : try plot(a, ctx) }
-        return r
-    }
-
     func fuzzScript(_ rng: inout SplitMix64, _ stats: inout FuzzStats, index: Int) {
         let corpusScripts = ScriptCorpus.shared(self)
         let src = rng.next() % 4 == 0 ? FuzzMutator.hostileScript(&rng) : FuzzMutator.source(FuzzMutator.pick(corpusScripts.scripts, &rng), &rng)
@@ -226,7 +200,7 @@ final class ScriptCorpus: @unchecked Sendable {
     static func shared(_ f: FuzzCommand) -> ScriptCorpus {
         if let c = made { return c }
         let tiny = (try? LlamaModel.load(path: f.tinyModelPath())) ?? nil
-        let c = ScriptCorpus(scripts: f.corpusScripts(), registry: tiny.map(FuzzCommand.registry) ?? Registry.standard())
+        let c = ScriptCorpus(scripts: f.corpusScripts(), registry: tiny.map { Registry.sandboxed(model: $0) } ?? Registry.standard())
         made = c
         return c
     }

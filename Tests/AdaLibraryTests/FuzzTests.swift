@@ -17,40 +17,18 @@ struct FuzzTests {
     /// A tiny LLaMA model (2 blocks, hidden 8) so model builtins run instantly.
     static func tinyModel() throws -> LlamaModel { try LlamaModel.load(path: tinyModelFile()) }
 
-    /// The standard builtins with the slow or side-effecting ones stubbed: `load` gives the
-    /// tiny model, `text` a small dataset, `perplexity` a fixed record, `save` writes nothing.
+    /// The sandboxed standard library (`load` gives the tiny model, `text` a small dataset,
+    /// no file is written), with plots' SVG made as well as their terminal drawing.
     static func registry(_ tiny: LlamaModel) -> Registry {
-        let r = Registry.standard()
-        func stub(_ name: String, _ body: @escaping (Arguments, Context) throws -> Value) {
-            var b = r[name]!
-            b.run = body
-            r.register(b)
-        }
-        stub("load") { _, ctx in
-            let v = Value.object(LoadedModel(model: tiny, name: "tiny"))
-            ctx.interpreter.noteModelLoaded(name: "tiny", path: "<tiny>", value: v)
-            return v
-        }
-        stub("text") { a, _ in
-            let ctx = try a.int("ctx", min: 2, max: 64)
-            let n = try a.optionalInt("windows", min: 1, max: 8) ?? 2
-            let ws = (0..<n).map { w in (0..<ctx).map { Int32(($0 + w) % 32) } }
-            return .object(DatasetValue(name: try a.string("name"), ctx: ctx, windows: ws, textTokens: n * ctx, tokenizer: tiny.tokenizer))
-        }
-        stub("perplexity") { a, _ in
-            _ = try a.int("windows", min: 1)
-            _ = try a.int("ctx", min: 2)
-            return .record(Record([("ppl", .number(22.4)), ("nll", .number(3.1)), ("tokens", .int(100))]))
-        }
-        stub("save") { a, _ in _ = try a.string("file"); return .none }
-        // Plots are drawn and their SVG made, but never written to files (to= is skipped).
-        let plot = r["plot"]!.run
-        stub("plot") { a, ctx in
-            if a.isGiven("to") { _ = try a.string("to"); return .none }
+        let r = Registry.sandboxed(model: tiny)
+        guard var b = r["plot"] else { return r }
+        let plot = b.run
+        b.run = { a, ctx in
             let v = try plot(a, ctx)
             if case .object(let p as PlotValue) = v { _ = p.svg() }
             return v
         }
+        r.register(b)
         return r
     }
 
