@@ -162,6 +162,49 @@ struct REPLTests {
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir + "/journal")) ?? ["?"]).isEmpty)
     }
 
+    /// Hostile input at the prompt: a malformed model file, an empty one, a pasted line
+    /// nested 300 deep, a pasted chain of 1,500 operators, runaway recursion. Each is an error and
+    /// the session's variables are intact afterwards.
+    @Test(.enabled(if: which("tmux") != nil && adaBinary() != nil, "needs tmux and the built ada binary"))
+    func hostileInputLeavesTheSessionIntact() throws {
+        let ada = adaBinary()!
+        let dir = NSTemporaryDirectory() + "ada-hostile-repl-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // "GGUF", version 3, then a tensor count of 2^63 and garbage.
+        var bad: [UInt8] = Array("GGUF".utf8) + [3, 0, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0x80] + [1, 0, 0, 0, 0, 0, 0, 0]
+        bad += (0..<64).map { UInt8(($0 * 37) & 0xFF) }
+        FileManager.default.createFile(atPath: dir + "/bad.gguf", contents: Data(bad))
+        FileManager.default.createFile(atPath: dir + "/empty.gguf", contents: Data())
+        let deep = "y = " + String(repeating: "(", count: 300) + "1" + String(repeating: ")", count: 300)
+        let chain = "y = " + Array(repeating: "1", count: 1500).joined(separator: "+")
+        try (deep + "\n").write(toFile: dir + "/deep.ada", atomically: true, encoding: .utf8)
+        try (chain + "\n").write(toFile: dir + "/chain.ada", atomically: true, encoding: .utf8)
+        let t = Tmux(tmux: which("tmux")!)
+        defer { t.kill() }
+        t.run(["new-session", "-d", "-s", "ada", "-x", "150", "-y", "50", "-c", dir,
+               "env ADA_HISTORY=/dev/null ADA_JOURNAL=off NO_COLOR=1 \(ada); sleep 60"])
+        #expect(t.wait(for: "ada>"))
+        t.type("x = [1, 2, 3]"); t.keys("Enter")
+        t.type("m = load \"bad.gguf\""); t.keys("Enter")
+        #expect(t.wait(for: "bad.gguf:"))
+        t.type("m = load \"empty.gguf\""); t.keys("Enter")
+        #expect(t.wait(for: "empty.gguf:"))
+        // The long lines go through the clipboard of tmux (a paste), as a user would paste them.
+        for f in ["deep.ada", "chain.ada"] {
+            t.run(["load-buffer", dir + "/" + f])
+            t.run(["paste-buffer", "-t", "ada"])
+        }
+        #expect(t.wait(for: "nested too deeply", timeout: 30))
+        #expect(t.wait(for: "expression too long", timeout: 30))
+        t.type("fn f(n) { return f(n + 1) }"); t.keys("Enter")
+        t.type("f 0"); t.keys("Enter")
+        #expect(t.wait(for: "calls nested too deeply"))
+        t.type("print \"still\", x, (len x)"); t.keys("Enter")
+        #expect(t.wait(for: "still [1, 2, 3] 3"), "\(t.pane())")
+        #expect(!t.pane().contains("Program crashed"))
+    }
+
     /// The journal: a REPL killed with SIGKILL in the middle of a session loses nothing;
     /// `ada recover` restores every variable with the same values, and the next REPL offers
     /// the session back.
