@@ -68,7 +68,7 @@ public final class Journal {
         var data = Array(text.utf8)
         var off = 0
         while off < data.count {
-            let n = data.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
+            let n = data.withUnsafeMutableBytes { writeBytes(fd, $0.baseAddress! + off, $0.count - off) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             off += n
@@ -160,3 +160,6 @@ public final class Journal {
         return restored
     }
 }
+
+/// The system's `write(2)` (the name is taken by `Journal.write` inside the class).
+private func writeBytes(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
