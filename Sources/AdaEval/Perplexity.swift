@@ -68,7 +68,13 @@ struct SendableFloats: @unchecked Sendable { let p: UnsafePointer<Float>; init(_
 /// Negative log-likelihoods of a window's next tokens, running the output head on chunks of
 /// `chunk` positions so the `[T, vocab]` logits never exist at once.
 public func windowNLLs(model: LlamaModel, window: [Int32], chunk: Int = 64) -> [Double] {
-    let h = Forward.rmsNorm(model.finalHidden(window), weight: model.outputNorm, eps: model.config.rmsNormEps)
+    headNLLs(model: model, hidden: model.finalHidden(window), window: window, chunk: chunk)
+}
+
+/// The next-token NLLs of `window` from its final hidden state `[T, hidden]` (before the final
+/// norm): the final norm, then the output head on chunks of `chunk` positions.
+public func headNLLs(model: LlamaModel, hidden: Tensor, window: [Int32], chunk: Int = 64) -> [Double] {
+    let h = Forward.rmsNorm(hidden, weight: model.outputNorm, eps: model.config.rmsNormEps)
     let t = window.count
     var out: [Double] = []
     out.reserveCapacity(max(t - 1, 0))
@@ -89,16 +95,29 @@ public func windowNLLs(model: LlamaModel, window: [Int32], chunk: Int = 64) -> [
 /// windows of `ctx` tokens, no BOS, loss on positions 2…ctx of each window.
 public func perplexity(model: LlamaModel, tokens: [Int32], windows: Int, ctx: Int,
                        progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> PerplexityResult {
+    try perplexity(view: ModelView(base: model), tokens: tokens, windows: windows, ctx: ctx, progress: progress,
+                   shouldStop: shouldStop)
+}
+
+/// Perplexity of a model view, block by block: every window goes through block `l` before
+/// block `l+1` is materialized, so the view's replaced layers exist in Float32 one block at a
+/// time. The numbers are bit-identical to running each window through the materialized model
+/// (`windowNLLs`): per window the same operations in the same order, summed in window order.
+/// `progress(done, total)` counts the blocks, then the windows through the output head.
+public func perplexity(view: ModelView, tokens: [Int32], windows: Int, ctx: Int,
+                       progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> PerplexityResult {
     let ws = try evaluationWindows(tokens, windows: windows, ctx: ctx)
     let start = DispatchTime.now()
+    let steps = view.blockCount + ws.count
+    let hidden = try view.finalHiddens(ws, progress: { b, _ in progress?(b, steps) }, shouldStop: shouldStop)
     var total: Double = 0
     var count = 0
     for (i, w) in ws.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
-        let nll = windowNLLs(model: model, window: w)
+        let nll = headNLLs(model: view.base, hidden: hidden[i], window: w)
         total += nll.reduce(0, +)
         count += nll.count
-        progress?(i + 1, ws.count)
+        progress?(view.blockCount + i + 1, steps)
     }
     let secs = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     let mean = total / Double(count)

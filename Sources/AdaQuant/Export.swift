@@ -84,7 +84,7 @@ public enum PackedFormat {
         for id in q.layers.keys.sorted() {
             let t = q.layers[id]!
             let name = id.description
-            w.add(name + ".qweight", dtype: "U8", shape: [(t.codes.count * t.spec.bits + 7) / 8], bytes: pack(t.codes, bits: t.spec.bits))
+            w.add(name + ".qweight", dtype: "U8", shape: [t.packed.count], bytes: t.packed)
             w.add(name + ".scales", f32: t.scales)
             w.add(name + ".zeros", f32: t.zeros)
             w.metadata[name] = "bits=\(t.spec.bits) group=\(t.groupSize) dim=\(t.spec.dim.rawValue) grid=\(t.spec.grid.rawValue) shape=\(t.shape[0])x\(t.shape[1])"

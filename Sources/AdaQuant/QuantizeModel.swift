@@ -95,14 +95,29 @@ public struct QuantTimings: Sendable {
 }
 
 /// A model whose linear weights were quantized, with the per-module record of what was done.
+/// It is a view of the original model with an overlay of packed layers: the quantized layers
+/// cost their packed size, everything else is shared with the original.
 public struct QuantizedModel: Sendable {
-    /// The model with dequantized ("fake-quant") linear weights.
-    public var model: LlamaModel
+    /// The original model with the quantized layers as its overlay.
+    public var view: ModelView
     public let options: QuantizeOptions
     public var reports: [ModuleReport]
-    /// Codes, scales and zeros per module, for inspection and packed export.
-    public var layers: [LinearID: QuantizedTensor]
+    /// Codes, scales and zeros per module (the overlay's layers), for inspection and export.
+    public var layers: [LinearID: PackedLayer]
     public var timings: QuantTimings
+
+    public init(view: ModelView, options: QuantizeOptions, reports: [ModuleReport], layers: [LinearID: PackedLayer],
+                timings: QuantTimings) {
+        self.view = view
+        self.options = options
+        self.reports = reports
+        self.layers = layers
+        self.timings = timings
+    }
+
+    /// The model with dequantized ("fake-quant") linear weights, materialized: a full
+    /// Float32 copy of every quantized layer. Block-streamed consumers use `view`.
+    public var model: LlamaModel { view.materialized() }
 
     /// How many modules of each kind chose per-IC.
     public var icCounts: [LinearKind: Int] {
@@ -194,7 +209,6 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
         // 3. Quantize in the chosen dimension.
         let qblock = try quantizeBlock(b, fp, hessians: capture.hessians, selection: selection, options: options,
                                        shouldStop: shouldStop, record: &record)
-        record.model.blocks[b] = qblock
         // 4. Next block's inputs (already advanced when they come from full precision).
         if options.quantizedInputs {
             let t2 = now()
@@ -208,22 +222,25 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
 
 /// What a model quantization builds up, module by module.
 private struct QuantizationRecord {
-    var model: LlamaModel
+    var view: ModelView
     var reports: [ModuleReport] = []
-    var layers: [LinearID: QuantizedTensor] = [:]
+    var layers: [LinearID: PackedLayer] = [:]
     var timings = QuantTimings()
 
-    /// Keeps module `id`'s quantized tensor and its report (the dequantized weight is put
-    /// into `model` by the caller).
+    init(model: LlamaModel) { view = ModelView(base: model) }
+
+    /// Keeps module `id`'s quantized tensor, packed, in the view's overlay, and its report.
     mutating func add(_ id: LinearID, _ q: QuantizedTensor, dim: QuantDim, original: Tensor,
                       errorOC: Double? = nil, errorIC: Double? = nil) {
-        layers[id] = q
+        let p = PackedLayer(q)
+        layers[id] = p
+        view.set(id, p)
         reports.append(ModuleReport(id: id, dim: dim, errorOC: errorOC, errorIC: errorIC, ragged: q.ragged,
                                     weightMSE: mse(q.dequantized, original)))
     }
 
     func result(_ options: QuantizeOptions) -> QuantizedModel {
-        QuantizedModel(model: model, options: options, reports: reports, layers: layers, timings: timings)
+        QuantizedModel(view: view, options: options, reports: reports, layers: layers, timings: timings)
     }
 }
 
@@ -256,7 +273,6 @@ private func quantizeRTNModel(_ model: LlamaModel, options: QuantizeOptions, dim
     for (i, id) in model.linearIDs.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
         let q = try quantizeRTN(model[id], options.spec(d), name: "\(id)")
-        record.model[id] = q.dequantized
         record.add(id, q, dim: d, original: model[id])
         progress?("rtn", i + 1, model.linearIDs.count)
     }
@@ -396,7 +412,6 @@ public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hes
         let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: options.spec(d), options: options.gptq,
                                  name: "\(id)", shouldStop: shouldStop)
         record.timings.gptq += now() - t0
-        record.model[id] = q.dequantized
         record.add(id, q, dim: d, original: model[id], errorOC: chosen?[id]?.errorOC, errorIC: chosen?[id]?.errorIC)
         progress?(i + 1, model.linearIDs.count)
     }

@@ -145,7 +145,8 @@ struct HostilePackedTests {
     @Test func validFileStillAppliesExactly() throws {
         let (m, q, path) = try valid()
         let applied = try PackedFormat.apply(path, to: m)
-        for id in m.linearIDs { #expect(applied[id] == q.model[id], "\(id)") }
+        let qm = q.model
+        for id in m.linearIDs { #expect(applied[id] == qm[id], "\(id)") }
     }
 
     @Test func layersTheBaseModelDoesNotHave() throws {

@@ -90,14 +90,15 @@ private func libraryHessians(_ m: LlamaModel, _ windows: [[Int32]]) -> [LinearID
 private func expectOnlyLinearsReplaced(_ q: QuantizedModel, _ m: LlamaModel, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(q.reports.map(\.id) == m.linearIDs, sourceLocation: sourceLocation)
     #expect(q.layers.count == m.linearIDs.count, sourceLocation: sourceLocation)
+    let qm = q.model
     for id in m.linearIDs {
-        #expect(q.model[id] == q.layers[id]?.dequantized, "\(id)", sourceLocation: sourceLocation)
-        #expect(q.model[id].data.allSatisfy { $0.isFinite }, sourceLocation: sourceLocation)
+        #expect(qm[id] == q.layers[id]?.dequantized, "\(id)", sourceLocation: sourceLocation)
+        #expect(qm[id].data.allSatisfy { $0.isFinite }, sourceLocation: sourceLocation)
     }
-    #expect(q.model.tokenEmbedding == m.tokenEmbedding, sourceLocation: sourceLocation)
-    #expect(q.model.output == m.output && q.model.outputNorm == m.outputNorm, sourceLocation: sourceLocation)
+    #expect(qm.tokenEmbedding == m.tokenEmbedding, sourceLocation: sourceLocation)
+    #expect(qm.output == m.output && qm.outputNorm == m.outputNorm, sourceLocation: sourceLocation)
     for b in 0..<m.blocks.count {
-        #expect(q.model.blocks[b].attnNorm == m.blocks[b].attnNorm && q.model.blocks[b].ffnNorm == m.blocks[b].ffnNorm,
+        #expect(qm.blocks[b].attnNorm == m.blocks[b].attnNorm && qm.blocks[b].ffnNorm == m.blocks[b].ffnNorm,
                 sourceLocation: sourceLocation)
     }
 }

@@ -8,8 +8,9 @@ import Foundation
 /// from one (a quantized model conforms too, with `kinds` ["quantized model", "model"]).
 /// Provides indexing by layer name (`m["blk.3.ffn_down"]`) and the model's fields.
 public protocol ModelValue: EngineValue {
-    /// The weights to run (a quantized model gives its dequantized weights).
-    var model: LlamaModel { get }
+    /// The model as a view: its base and the layers replaced in it (a quantized model's
+    /// packed layers). Runs block by block without a Float32 copy of the replaced layers.
+    var view: ModelView { get }
     /// What it is called in summaries ("smollm2", "smollm2 gptq 3-bit").
     var name: String { get }
 }
@@ -17,15 +18,19 @@ public protocol ModelValue: EngineValue {
 extension ModelValue {
     public var summary: String { "<\(typeName) \(name)>" }
 
+    /// The weights with every replaced layer materialized in Float32 (a loaded model's own
+    /// weights at no cost; for a quantized model a transient full copy of its layers).
+    public var model: LlamaModel { view.materialized() }
+
     /// A layer summary: the configuration, then one row per kind of linear layer (shape and
     /// parameters of each block's layer), then the totals.
-    public func outputs(_ style: DisplayStyle) -> [RichOutput] { modelSummary(model, title: "\(typeName) \(name)") }
+    public func outputs(_ style: DisplayStyle) -> [RichOutput] { modelSummary(view.base, title: "\(typeName) \(name)") }
 
 
     public var fieldNames: [String] { ["name", "path", "blocks", "hidden", "ffn", "heads", "kv_heads", "vocab", "layers"] }
 
     public func field(_ f: String) -> Value? {
-        f == "name" ? .string(name) : modelField(model, f)
+        f == "name" ? .string(name) : modelField(view.base, f)
     }
 
     public func index(_ items: [IndexKey]) throws -> Value? {
@@ -35,23 +40,24 @@ extension ModelValue {
         guard case .string(let s) = key else {
             throw BuiltinError("a model is indexed by a layer name (a string), not \(key.typeWithArticle)")
         }
-        return .object(TensorValue(try modelTensor(model, s)))
+        return .object(TensorValue(try modelTensor(view, s)))
     }
 
     /// Every name `m[…]` accepts (for completion).
-    public var layerNames: [String] { model.linearIDs.map(\.description) + ["token_embd", "output"] }
+    public var layerNames: [String] { view.base.linearIDs.map(\.description) + ["token_embd", "output"] }
 }
 
 /// The weight tensor of a model named `blk.N.KIND` (also `N.KIND`, `….weight`), `token_embd`
 /// or `output`.
-public func modelTensor(_ model: LlamaModel, _ s: String) throws -> Tensor {
+public func modelTensor(_ view: ModelView, _ s: String) throws -> Tensor {
+    let model = view.base
     if s == "token_embd" || s == "token_embd.weight" { return model.tokenEmbedding }
     if s == "output" || s == "output.weight" { return model.head }
     if let id = LinearID(s) {
         guard id.block >= 0 && id.block < model.blocks.count else {
             throw BuiltinError("no block \(id.block): the model has blocks 0…\(model.blocks.count - 1)")
         }
-        return model[id]
+        return view.weight(id)
     }
     let names = model.linearIDs.map(\.description) + ["token_embd", "output"]
     throw BuiltinError("no layer '\(s)'\(didYouMean(s, names))",
@@ -84,10 +90,15 @@ func modelSummary(_ model: LlamaModel, title: String) -> [RichOutput] {
 
 /// A model loaded from a file.
 public final class LoadedModel: ModelValue {
-    public let model: LlamaModel
+    public let view: ModelView
     public let name: String
     public init(model: LlamaModel, name: String) {
-        self.model = model
+        view = ModelView(base: model)
+        self.name = name
+    }
+    /// A model derived from another by replacing layers (`replace`, `merge`).
+    public init(view: ModelView, name: String) {
+        self.view = view
         self.name = name
     }
     public var typeName: String { "model" }
@@ -157,9 +168,9 @@ extension Interpreter {
     func tokenizer(_ a: Arguments, _ param: String = "model") throws -> BPETokenizer {
         if case .object(let o) = a[param] {
             guard let m = o as? any ModelValue else { throw a.error(param, "expected a model, got \(withArticle(o.typeName))") }
-            return m.model.tokenizer
+            return m.view.base.tokenizer
         }
-        if case .object(let o)? = state.lastModel, let m = o as? any ModelValue { return m.model.tokenizer }
+        if case .object(let o)? = state.lastModel, let m = o as? any ModelValue { return m.view.base.tokenizer }
         let path = DataPaths.model("smollm2")
         if let t = caches["tokenizer:" + path] as? BPETokenizer { return t }
         guard FileManager.default.fileExists(atPath: path) else {
@@ -315,7 +326,7 @@ public enum ModelLibrary: NativeLibrary {
                 guard case .object(let o) = a["model"], let mv = o as? any ModelValue else {
                     throw a.error("model", "expected a model")
                 }
-                let model = mv.model
+                let model = mv.view.base
                 let windows = try a.int("windows", min: 1)
                 let c = try a.int("ctx", min: 2, max: 1 << 20)
                 let toks: [Int32]
@@ -332,7 +343,7 @@ public enum ModelLibrary: NativeLibrary {
                 guard windows <= fit else {
                     throw a.error(a.isGiven("windows") ? "windows" : "text", "the text has \(toks.count) tokens: room for \(fit) windows of \(c), \(windows) asked")
                 }
-                let r = try AdaEval.perplexity(model: model, tokens: toks, windows: windows, ctx: c,
+                let r = try AdaEval.perplexity(view: mv.view, tokens: toks, windows: windows, ctx: c,
                                                progress: { ctx.progress("perplexity", $0, $1) }, shouldStop: ctx.shouldStop)
                 return .record(Record([
                     ("ppl", .number(r.perplexity)), ("nll", .number(r.nll)), ("tokens", .int(r.tokens)),
@@ -351,7 +362,7 @@ public enum ModelLibrary: NativeLibrary {
             returns: "a table (name, block, kind, out, in, params)",
             run: { a, _ in
                 guard case .object(let o) = a["model"], let mv = o as? any ModelValue else { throw a.error("model", "expected a model") }
-                let m = mv.model
+                let m = mv.view.base
                 var t = Table(columns: ["name", "block", "kind", "out", "in", "params"])
                 for id in m.linearIDs {
                     let w = m[id]

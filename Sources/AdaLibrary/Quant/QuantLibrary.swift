@@ -16,7 +16,7 @@ public final class QuantizedModelValue: ModelValue {
         self.base = base
         name = "\(baseName) \(q.options.description)"
     }
-    public var model: LlamaModel { quantized.model }
+    public var view: ModelView { quantized.view }
     public var typeName: String { "quantized model" }
     public var kinds: [String] { ["quantized model", "model"] }
 

@@ -374,7 +374,7 @@ func explainWeight(_ a: Arguments) throws -> (Tensor, String, String?) {
         guard case .string(let l) = a["layer"] else {
             throw a.error("layer", "with a model, name a layer: explain m \"blk.3.ffn_down\"", notes: ["'layers m' lists them"])
         }
-        do { w = try modelTensor(mv.model, l) } catch let e as BuiltinError { throw a.error("layer", e.message, notes: e.notes) }
+        do { w = try modelTensor(mv.view, l) } catch let e as BuiltinError { throw a.error("layer", e.message, notes: e.notes) }
         name = l
         layerName = l
     } else {
