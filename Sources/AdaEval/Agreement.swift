@@ -16,12 +16,20 @@ public struct AgreementResult: Sendable, CustomStringConvertible {
 /// a next token inside the window, as in perplexity).
 public func agreement(reference: LlamaModel, quantized: LlamaModel, windows: [[Int32]],
                       shouldStop: (() -> Bool)? = nil) throws -> AgreementResult {
+    try agreement(reference: reference, quantized: ModelView(base: quantized), windows: windows, shouldStop: shouldStop)
+}
+
+/// `agreement` with a model view: the view's windows run block by block (its packed layers
+/// materialized one block at a time), then each window's logits as in `forward`.
+public func agreement(reference: LlamaModel, quantized: ModelView, windows: [[Int32]],
+                      shouldStop: (() -> Bool)? = nil) throws -> AgreementResult {
     var kl = 0.0
     var agree = 0
     var n = 0
-    for w in windows {
+    let hq = try quantized.finalHiddens(windows, shouldStop: shouldStop)
+    for (i, w) in windows.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
-        let lp = reference.forward(w), lq = quantized.forward(w)
+        let lp = reference.forward(w), lq = quantized.base.logits(hq[i])
         let (t, v) = lp.matrixShape
         lp.data.withUnsafeBufferPointer { pp in
             lq.data.withUnsafeBufferPointer { pq in

@@ -19,6 +19,8 @@ public struct EvalError: Error, CustomStringConvertible, Sendable, Equatable {
         case limit
         /// A scoring request: empty context or continuation, too long, or not matching its prefix.
         case request
+        /// The model: a quantized model compared with a reference of another shape.
+        case model
     }
 
     public let message: String

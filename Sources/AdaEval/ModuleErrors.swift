@@ -15,6 +15,16 @@ public struct ModuleError: Sendable {
 /// module inputs of the full-precision model on `calibration` windows.
 public func moduleErrors(reference: LlamaModel, quantized: LlamaModel, calibration: [[Int32]],
                          shouldStop: (() -> Bool)? = nil) throws -> [ModuleError] {
+    try moduleErrors(reference: reference, quantized: ModelView(base: quantized), calibration: calibration,
+                     shouldStop: shouldStop)
+}
+
+/// `moduleErrors` of a model view (a quantized model's packed layers, one block at a time).
+public func moduleErrors(reference: LlamaModel, quantized: ModelView, calibration: [[Int32]],
+                         shouldStop: (() -> Bool)? = nil) throws -> [ModuleError] {
+    guard quantized.blockCount == reference.blocks.count else {
+        throw EvalError("the models have \(reference.blocks.count) and \(quantized.blockCount) blocks", origin: .model)
+    }
     let stream = BlockStream(model: reference, windows: calibration)
     var out: [ModuleError] = []
     for b in 0..<reference.blocks.count {
@@ -22,7 +32,7 @@ public func moduleErrors(reference: LlamaModel, quantized: LlamaModel, calibrati
         var hs = SiteHessians(config: reference.config)
         stream.traceAndAdvance { _, tr in hs.add(tr) }
         for k in LinearKind.allCases {
-            let w = reference.blocks[b][k], wq = quantized.blocks[b][k]
+            let w = reference.blocks[b][k], wq = quantized.weight(LinearID(block: b, kind: k))
             let dw = try wq.subtracting(w)
             let wm = dw.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(dw.count)
             out.append(ModuleError(id: LinearID(block: b, kind: k), weightMSE: wm,

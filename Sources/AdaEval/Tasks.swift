@@ -69,10 +69,18 @@ public func choiceOutcome(_ item: TaskItem, _ scores: [RequestScore]) -> (acc: B
 public func runTask(_ task: EvalTaskName, model: LlamaModel, limit: Int?, root: String = DataPaths.root,
                     batchTokens: Int = 1024, progress: ((Int, Int) -> Void)? = nil,
                     shouldStop: (() -> Bool)? = nil) throws -> TaskRun {
+    try runTask(task, view: ModelView(base: model), limit: limit, root: root, batchTokens: batchTokens,
+                progress: progress, shouldStop: shouldStop)
+}
+
+/// `runTask` on a model view (a quantized model runs from its packed layers, block by block).
+public func runTask(_ task: EvalTaskName, view: ModelView, limit: Int?, root: String = DataPaths.root,
+                    batchTokens: Int = 1024, progress: ((Int, Int) -> Void)? = nil,
+                    shouldStop: (() -> Bool)? = nil) throws -> TaskRun {
     let start = DispatchTime.now().uptimeNanoseconds
     let items = try loadTaskItems(task, limit: limit, root: root)
     guard !items.isEmpty else { throw EvalError("\(task.rawValue): no examples", origin: (limit ?? 1) < 1 ? .limit : .task) }
-    return try runItems(task, items: items, model: model, batchTokens: batchTokens, start: start,
+    return try runItems(task, items: items, view: view, batchTokens: batchTokens, start: start,
                         progress: progress, shouldStop: shouldStop)
 }
 
@@ -80,8 +88,16 @@ public func runTask(_ task: EvalTaskName, model: LlamaModel, limit: Int?, root: 
 public func runItems(_ task: EvalTaskName, items: [TaskItem], model: LlamaModel, batchTokens: Int = 1024,
                      start: UInt64 = DispatchTime.now().uptimeNanoseconds,
                      progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> TaskRun {
-    let scorer = LogLikelihoodScorer(model: model, batchTokens: batchTokens)
-    let tok = model.tokenizer
+    try runItems(task, items: items, view: ModelView(base: model), batchTokens: batchTokens, start: start,
+                 progress: progress, shouldStop: shouldStop)
+}
+
+/// `runItems` on a model view.
+public func runItems(_ task: EvalTaskName, items: [TaskItem], view: ModelView, batchTokens: Int = 1024,
+                     start: UInt64 = DispatchTime.now().uptimeNanoseconds,
+                     progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> TaskRun {
+    let scorer = LogLikelihoodScorer(view: view, batchTokens: batchTokens)
+    let tok = view.base.tokenizer
     let t0 = DispatchTime.now().uptimeNanoseconds
     let tokenized: [[TokenRequest]] = items.map { it in
         it.requests.map { encodePair(tok, context: $0.context, continuation: $0.continuation) }
@@ -206,9 +222,17 @@ public func csrMetrics(_ runs: [TaskRun]) -> [TaskMetric] {
 public func evaluateTasks(_ tasks: [EvalTaskName], model: LlamaModel, limit: Int?, root: String = DataPaths.root,
                           batchTokens: Int = 1024, progress: ((EvalTaskName, Int, Int) -> Void)? = nil,
                           shouldStop: (() -> Bool)? = nil) throws -> (rows: [TaskMetric], runs: [TaskRun]) {
+    try evaluateTasks(tasks, view: ModelView(base: model), limit: limit, root: root, batchTokens: batchTokens,
+                      progress: progress, shouldStop: shouldStop)
+}
+
+/// `evaluateTasks` on a model view.
+public func evaluateTasks(_ tasks: [EvalTaskName], view: ModelView, limit: Int?, root: String = DataPaths.root,
+                          batchTokens: Int = 1024, progress: ((EvalTaskName, Int, Int) -> Void)? = nil,
+                          shouldStop: (() -> Bool)? = nil) throws -> (rows: [TaskMetric], runs: [TaskRun]) {
     var runs: [TaskRun] = []
     for t in tasks {
-        runs.append(try runTask(t, model: model, limit: limit, root: root, batchTokens: batchTokens,
+        runs.append(try runTask(t, view: view, limit: limit, root: root, batchTokens: batchTokens,
                                 progress: { progress?(t, $0, $1) }, shouldStop: shouldStop))
     }
     var rows = runs.flatMap(\.metrics)

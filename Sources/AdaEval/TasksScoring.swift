@@ -115,10 +115,18 @@ struct Segment {
 
 /// Runs packed segments through a model: the batched forward pass of `evaluate`.
 public final class PackedForward {
+    /// The view's base: configuration, embedding, final norm and head.
     public let model: LlamaModel
+    /// The blocks to run, materialized once per operation under the memory budget.
+    public let blocks: BlockCache
     private var table: RoPETable?
 
-    public init(model: LlamaModel) { self.model = model }
+    public init(view: ModelView) {
+        model = view.base
+        blocks = BlockCache(view)
+    }
+
+    public convenience init(model: LlamaModel) { self.init(view: ModelView(base: model)) }
 
     /// The RoPE table for positions 0..<n (grown geometrically, kept between passes).
     private func ensureRoPE(_ n: Int) {
@@ -147,7 +155,8 @@ public final class PackedForward {
         var keysOut: [Tensor] = [], valuesOut: [Tensor] = []
 
         var x = model.embed(tokens)
-        for (l, w) in model.blocks.enumerated() {
+        for l in 0..<model.blocks.count {
+            let w = blocks.block(l)
             let xn = Forward.rmsNorm(x, weight: w.attnNorm, eps: c.rmsNormEps)
             var q = Forward.linear(xn, w.q)
             var k = Forward.linear(xn, w.k)
@@ -258,8 +267,13 @@ public final class LogLikelihoodScorer {
     public var headChunk = 256
     public private(set) var times = ScoringTimes()
 
-    public init(model: LlamaModel, batchTokens: Int = 1024, maxLength: Int? = nil) {
-        forward = PackedForward(model: model)
+    public convenience init(model: LlamaModel, batchTokens: Int = 1024, maxLength: Int? = nil) {
+        self.init(view: ModelView(base: model), batchTokens: batchTokens, maxLength: maxLength)
+    }
+
+    public init(view: ModelView, batchTokens: Int = 1024, maxLength: Int? = nil) {
+        let model = view.base
+        forward = PackedForward(view: view)
         self.batchTokens = batchTokens
         self.maxLength = maxLength ?? model.config.contextLength
     }

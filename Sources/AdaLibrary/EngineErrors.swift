@@ -46,6 +46,7 @@ func evalCandidates(_ o: EvalError.Origin) -> [String] {
     case .task: return ["on"]
     case .limit: return ["limit"]
     case .request: return ["model"]
+    case .model: return ["reference", "model"]
     }
 }
 

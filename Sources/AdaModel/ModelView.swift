@@ -1,3 +1,4 @@
+import Foundation
 import AdaTensor
 
 /// A replacement for one linear layer of a model view: a dense tensor, or a compact stored
@@ -90,5 +91,78 @@ extension ModelView {
             progress?(b + 1, blockCount)
         }
         return stream.hidden
+    }
+}
+
+/// How many bytes of materialized blocks one operation may keep: `ADA_MEMORY` (bytes, or
+/// with a K, M or G suffix), else a quarter of physical memory.
+public enum MemoryBudget {
+    public static var bytes: Int {
+        if let s = ProcessInfo.processInfo.environment["ADA_MEMORY"], let b = parse(s) { return b }
+        return Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max)))
+    }
+
+    /// `123`, `512M`, `4G`, `64k` → bytes; nil when malformed or not positive.
+    public static func parse(_ s: String) -> Int? {
+        let t = s.trimmingCharacters(in: .whitespaces).uppercased()
+        guard let last = t.last else { return nil }
+        let shift: Int
+        switch last {
+        case "K": shift = 10
+        case "M": shift = 20
+        case "G": shift = 30
+        default: shift = 0
+        }
+        let digits = shift == 0 ? t : String(t.dropLast())
+        guard let n = Int(digits), n > 0 else { return nil }
+        let (v, o) = n.multipliedReportingOverflow(by: 1 << shift)
+        return o ? nil : v
+    }
+}
+
+/// The materialized blocks of a view for one long operation that runs the blocks many times
+/// (the batched passes of `evaluate`): each block's replaced layers are dequantized once and
+/// kept while they fit in `budget` bytes; past it, the least recently used block is dropped
+/// and materialized again when needed. A block without replaced layers is the base's own and
+/// costs nothing. The cache lives as long as the operation: nothing stays behind in the view.
+public final class BlockCache: @unchecked Sendable {
+    public let view: ModelView
+    public let budget: Int
+    private var kept: [Int: (block: LlamaBlock, bytes: Int)] = [:]
+    private var recent: [Int] = []
+    private var held = 0
+    private let lock = NSLock()
+
+    public init(_ view: ModelView, budget: Int = MemoryBudget.bytes) {
+        self.view = view
+        self.budget = budget
+    }
+
+    /// Bytes of materialized layers held now.
+    public var heldBytes: Int { lock.withLock { held } }
+
+    public func block(_ b: Int) -> LlamaBlock {
+        let ids = LinearKind.allCases.map { LinearID(block: b, kind: $0) }
+        guard ids.contains(where: { view.overlay[$0] != nil }) else { return view.base.blocks[b] }
+        if let hit = lock.withLock({ () -> LlamaBlock? in
+            guard let k = kept[b] else { return nil }
+            recent.removeAll { $0 == b }
+            recent.append(b)
+            return k.block
+        }) { return hit }
+        let blk = view.block(b)
+        let bytes = ids.reduce(0) { $0 + (view.overlay[$1] == nil ? 0 : blk[$1.kind].count * 4) }
+        lock.withLock {
+            while held + bytes > budget, let old = recent.first {
+                recent.removeFirst()
+                held -= kept.removeValue(forKey: old)?.bytes ?? 0
+            }
+            if held + bytes <= budget {
+                kept[b] = (blk, bytes)
+                recent.append(b)
+                held += bytes
+            }
+        }
+        return blk
     }
 }

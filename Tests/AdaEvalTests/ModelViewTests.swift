@@ -73,4 +73,23 @@ struct ModelViewTests {
         #expect(a.perplexity != b.perplexity)
         #expect(b.perplexity == (try materializedPerplexity(v1.materialized(), windows: 1, ctx: 128)))
     }
+
+    /// evaluate, agreement and errors on a quantized model's view give exactly what the
+    /// materialized model gives.
+    @Test func evaluationOfAViewIsExact() throws {
+        let m = Self.model
+        let q = try quantizeModel(m, options: QuantizeOptions(method: .rtn, bits: 3, group: 128, dim: .fixed(.ic)))
+        let qm = q.model
+        let a = try evaluateTasks([.piqa, .lambada], view: q.view, limit: 3)
+        let b = try evaluateTasks([.piqa, .lambada], model: qm, limit: 3)
+        #expect(a.rows.count == b.rows.count && !a.rows.isEmpty)
+        for (x, y) in zip(a.rows, b.rows) { #expect(x.task == y.task && x.metric == y.metric && x.value == y.value) }
+        let ws = try evaluationWindows(Self.pride, windows: 2, ctx: 128)
+        let ga = try agreement(reference: m, quantized: q.view, windows: ws)
+        let gb = try agreement(reference: m, quantized: qm, windows: ws)
+        #expect(ga.kl == gb.kl && ga.top1 == gb.top1 && ga.kl > 0)
+        let ea = try moduleErrors(reference: m, quantized: q.view, calibration: ws)
+        let eb = try moduleErrors(reference: m, quantized: qm, calibration: ws)
+        #expect(ea.map(\.outputMSE) == eb.map(\.outputMSE) && ea.map(\.weightMSE) == eb.map(\.weightMSE))
+    }
 }

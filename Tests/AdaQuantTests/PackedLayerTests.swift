@@ -47,4 +47,31 @@ struct PackedLayerTests {
         // The base is the original model, unchanged.
         for id in m.linearIDs { #expect(q.view.base[id] == m[id]) }
     }
+
+    @Test func blockCacheKeepsBlocksUnderItsBudget() throws {
+        let m = QTiny.model()
+        let q = try quantizeModel(m, options: QuantizeOptions(method: .rtn, bits: 4, group: 8, dim: .fixed(.oc)))
+        let perBlock = LinearKind.allCases.reduce(0) { $0 + m.blocks[0][$1].count * 4 }
+        // Room for one block: the second evicts the first; every block equals the view's.
+        let one = BlockCache(q.view, budget: perBlock)
+        let b0 = one.block(0)
+        #expect(one.heldBytes == perBlock)
+        let b1 = one.block(1)
+        #expect(one.heldBytes == perBlock)
+        for k in LinearKind.allCases { #expect(b0[k] == q.view.block(0)[k] && b1[k] == q.view.block(1)[k]) }
+        // A budget below one block keeps nothing; a view without overlay needs no room.
+        let none = BlockCache(q.view, budget: perBlock - 1)
+        _ = none.block(0)
+        #expect(none.heldBytes == 0)
+        let plain = BlockCache(ModelView(base: m), budget: 0)
+        #expect(plain.block(1).q == m.blocks[1].q && plain.heldBytes == 0)
+    }
+
+    @Test func memoryBudgetParsing() {
+        #expect(MemoryBudget.parse("123") == 123)
+        #expect(MemoryBudget.parse("512M") == 512 << 20)
+        #expect(MemoryBudget.parse("4g") == 4 << 30)
+        #expect(MemoryBudget.parse("64K") == 64 << 10)
+        for bad in ["", "G", "-1G", "0", "1.5G", "12X", "99999999999999999999G"] { #expect(MemoryBudget.parse(bad) == nil, "\(bad)") }
+    }
 }

@@ -41,7 +41,7 @@ public enum EvaluateLibrary: NativeLibrary {
             returns: "a table (module, dim, weight_mse, output_mse)",
             run: { a, ctx in
                 guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
-                let errs = try moduleErrors(reference: q.base, quantized: q.model, calibration: try a.datasetArg("data").windows, shouldStop: ctx.shouldStop)
+                let errs = try moduleErrors(reference: q.base, quantized: q.view, calibration: try a.datasetArg("data").windows, shouldStop: ctx.shouldStop)
                 let dims = Dictionary(uniqueKeysWithValues: q.quantized.reports.map { ($0.id, $0.dim) })
                 return .object(TableValue(Table(columns: ["module", "dim", "weight_mse", "output_mse"],
                                                 rows: errs.map { [.string($0.id.description), .string(dims[$0.id]?.rawValue ?? ""), .number($0.weightMSE), .number($0.outputMSE)] })))
@@ -59,7 +59,7 @@ public enum EvaluateLibrary: NativeLibrary {
                 guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
                 var ref = q.base
                 if case .object = a["reference"] { ref = try a.modelArg("reference").0 }
-                let r = try agreement(reference: ref, quantized: q.model, windows: try a.datasetArg("data").windows, shouldStop: ctx.shouldStop)
+                let r = try agreement(reference: ref, quantized: q.view, windows: try a.datasetArg("data").windows, shouldStop: ctx.shouldStop)
                 return .record(Record([("kl", .number(r.kl)), ("top1", .number(r.top1)), ("positions", .int(r.positions))]))
             })
     }
@@ -81,7 +81,7 @@ public enum EvaluateLibrary: NativeLibrary {
                      Param("batch", .int, default: .int(1024), doc: "tokens per forward pass (several examples are packed into one)")],
             returns: "a table (task, metric, value, stderr, examples)",
             run: { a, ctx in
-                let (model, name) = try a.modelArg("model")
+                let (view, name) = try a.viewArg("model")
                 let words: [String]
                 switch a["on"] {
                 case .string(let s): words = [s]
@@ -100,7 +100,7 @@ public enum EvaluateLibrary: NativeLibrary {
                     }
                 }
                 let result = try engine(a, "on") {
-                    try evaluateTasks(tasks, model: model, limit: limit, root: root, batchTokens: batch,
+                    try evaluateTasks(tasks, view: view, limit: limit, root: root, batchTokens: batch,
                                       progress: { t, d, n in ctx.progress(t.rawValue, d, n) }, shouldStop: ctx.shouldStop)
                 }
                 let title = "evaluate \(name)" + (limit.map { ": first \($0) examples per task" + (tasks.contains(.mmlu) ? " (per subject for mmlu)" : "") } ?? "")

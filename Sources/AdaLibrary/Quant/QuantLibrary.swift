@@ -188,9 +188,17 @@ extension Arguments {
         return t.tensor
     }
 
+    /// The model argument's weights, materialized (free for a loaded model; a quantized
+    /// model's layers are dequantized into a transient copy).
     func modelArg(_ name: String) throws -> (LlamaModel, String) {
         guard case .object(let o) = self[name], let m = o as? any ModelValue else { throw error(name, "expected a model") }
         return (m.model, m.name)
+    }
+
+    /// The model argument as a view, for the block-streamed commands.
+    func viewArg(_ name: String) throws -> (ModelView, String) {
+        guard case .object(let o) = self[name], let m = o as? any ModelValue else { throw error(name, "expected a model") }
+        return (m.view, m.name)
     }
 
     func datasetArg(_ name: String) throws -> DatasetValue {
