@@ -52,6 +52,10 @@ public struct QuantizeOptions: Sendable {
     /// is several block evaluations per window, so the default judges on the first 16
     /// windows (8k tokens at ctx 512); GPTQ's Hessians always use every window.
     public var selectionWindows: Int? = 16
+    /// Per-module bits, group and dimension, and which modules are quantized at all (those
+    /// it does not list stay at full precision). nil: every module takes `bits`, `group`
+    /// and `dim`.
+    public var plan: QuantPlan?
 
     public init(method: QuantMethod, bits: Int, group: Int, dim: DimChoice, grid: GridKind = .minmax) {
         self.method = method
@@ -62,13 +66,22 @@ public struct QuantizeOptions: Sendable {
     }
 
     public var needsCalibration: Bool {
+        if let plan { return !plan.modules.isEmpty && (method == .gptq || plan.hasAdaptive) }
         if method == .gptq { return true }
         if case .ada = dim { return true }
         return false
     }
 
+    /// How module `id` is quantized: the plan's entry (nil: kept at full precision), or the
+    /// options' bits, group and dimension when there is no plan.
+    public func module(_ id: LinearID) -> ModulePlan? {
+        guard let plan else { return ModulePlan(bits: bits, group: group, dim: dim) }
+        return plan[id]
+    }
+
     public var description: String {
-        "\(method.rawValue) w\(bits) \(group == 0 ? "per-channel" : "g\(group)") \(dim)"
+        guard let plan else { return "\(method.rawValue) w\(bits) \(group == 0 ? "per-channel" : "g\(group)") \(dim)" }
+        return "\(method.rawValue) \(plan.summary)"
     }
 }
 
@@ -76,6 +89,12 @@ public struct QuantizeOptions: Sendable {
 public struct ModuleReport: Sendable {
     public let id: LinearID
     public let dim: QuantDim
+    public let bits: Int
+    /// The group size asked for (0: per-channel).
+    public let group: Int
+    /// Weights in the module, and groups (pairs of scale and zero point) they form.
+    public let weights: Int
+    public let groups: Int
     /// AdaDim's candidate errors (nil for a fixed dimension).
     public let errorOC: Double?
     public let errorIC: Double?
@@ -173,6 +192,12 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 extension QuantizeOptions {
     /// The options' bits, group and grid in dimension `d`.
     func spec(_ d: QuantDim) -> QuantSpec { QuantSpec(bits: bits, group: group, dim: d, grid: grid) }
+
+    /// Whether every module that is quantized has a fixed dimension (RTN then needs no data).
+    var allFixed: Bool {
+        guard let plan else { if case .fixed = dim { return true } else { return false } }
+        return !plan.hasAdaptive
+    }
 }
 
 /// Quantizes every linear module of `model` (RTN or GPTQ, per-OC, per-IC or AdaDim).
@@ -181,14 +206,14 @@ extension QuantizeOptions {
 public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibration: [[Int32]] = [],
                           progress: ((String, Int, Int) -> Void)? = nil,
                           shouldStop: (() -> Bool)? = nil) throws -> QuantizedModel {
-    try validateShapes(model, options)
+    try validatePlan(model, options)
     if options.needsCalibration && calibration.isEmpty {
         throw QuantError("\(options.description) needs calibration windows", origin: .calibration)
     }
     try requireFiniteModel(model, calibrated: options.needsCalibration)
-    // Plain RTN in a fixed dimension needs no data.
-    if case .fixed(let d) = options.dim, options.method == .rtn {
-        return try quantizeRTNModel(model, options: options, dim: d, progress: progress, shouldStop: shouldStop)
+    // Plain RTN in fixed dimensions needs no data.
+    if options.allFixed, options.method == .rtn {
+        return try quantizeRTNModel(model, options: options, progress: progress, shouldStop: shouldStop)
     }
     var record = QuantizationRecord(model: model)
     let stream = BlockStream(model: model, windows: calibration)
@@ -201,7 +226,7 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
                                        shouldStop: shouldStop, timings: &record.timings)
         // 2. Dimension per module.
         let tSel0 = now()
-        let selection = try selectDims(model: model, block: fp, capture: capture, options: options, rope: stream.rope,
+        let selection = try selectDims(model: model, block: b, fp, capture: capture, options: options, rope: stream.rope,
                                        shouldStop: shouldStop)
         record.timings.selection += now() - tSel0
         capture.attnIns = []
@@ -235,7 +260,8 @@ private struct QuantizationRecord {
         let p = PackedLayer(q)
         layers[id] = p
         view.set(id, p)
-        reports.append(ModuleReport(id: id, dim: dim, errorOC: errorOC, errorIC: errorIC, ragged: q.ragged,
+        reports.append(ModuleReport(id: id, dim: dim, bits: q.spec.bits, group: q.spec.group, weights: q.codes.count,
+                                    groups: q.scales.count, errorOC: errorOC, errorIC: errorIC, ragged: q.ragged,
                                     weightMSE: mse(q.dequantized, original)))
     }
 
@@ -244,19 +270,23 @@ private struct QuantizationRecord {
     }
 }
 
-/// Checks the spec against every module shape up front (both dimensions when AdaDim may pick
-/// either), naming the module (and its shape) that it does not fit.
-private func validateShapes(_ model: LlamaModel, _ options: QuantizeOptions) throws {
-    let dims: [QuantDim]
-    switch options.dim {
-    case .fixed(let d): dims = [d]
-    case .ada: dims = QuantDim.allCases
+/// Checks that a plan names only the model's modules, and each module's spec against its
+/// shape up front (both dimensions when AdaDim may pick either), naming the module (and its
+/// shape) that it does not fit.
+private func validatePlan(_ model: LlamaModel, _ options: QuantizeOptions) throws {
+    if let plan = options.plan {
+        let known = Set(model.linearIDs)
+        if let stray = plan.modules.keys.sorted().first(where: { !known.contains($0) }) {
+            throw QuantError("the plan names \(stray), which the model does not have (blocks 0…\(model.blocks.count - 1))",
+                             origin: .layer)
+        }
     }
     for id in model.linearIDs {
+        guard let mp = options.module(id) else { continue }
         let w = model[id]
-        for d in dims {
+        for d in mp.candidateDims {
             do {
-                _ = try options.spec(d).validate(rows: w.shape[0], cols: w.shape[1])
+                _ = try mp.spec(d, grid: options.grid).validate(rows: w.shape[0], cols: w.shape[1])
             } catch let e as QuantError {
                 throw QuantError("\(id) \(w.shape[0])×\(w.shape[1]) per-\(d.rawValue.uppercased()): \(e.message)",
                                  origin: e.origin ?? .group)
@@ -265,14 +295,15 @@ private func validateShapes(_ model: LlamaModel, _ options: QuantizeOptions) thr
     }
 }
 
-/// RTN of every module in one fixed dimension: no calibration data, no block pass.
-private func quantizeRTNModel(_ model: LlamaModel, options: QuantizeOptions, dim d: QuantDim,
+/// RTN of every planned module in its fixed dimension: no calibration data, no block pass.
+private func quantizeRTNModel(_ model: LlamaModel, options: QuantizeOptions,
                               progress: ((String, Int, Int) -> Void)?, shouldStop: (() -> Bool)?) throws -> QuantizedModel {
     var record = QuantizationRecord(model: model)
     let t0 = now()
     for (i, id) in model.linearIDs.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
-        let q = try quantizeRTN(model[id], options.spec(d), name: "\(id)")
+        guard let mp = options.module(id), case .fixed(let d) = mp.dim else { continue }
+        let q = try quantizeRTN(model[id], mp.spec(d, grid: options.grid), name: "\(id)")
         record.add(id, q, dim: d, original: model[id])
         progress?("rtn", i + 1, model.linearIDs.count)
     }
@@ -324,34 +355,45 @@ private struct DimSelection {
     var rtn: [LinearKind: [QuantDim: QuantizedTensor]] = [:]
 }
 
-/// Chooses each module's dimension: the fixed one, or AdaDim's choice by the options' criterion.
-private func selectDims(model: LlamaModel, block fp: LlamaBlock, capture: BlockCapture, options: QuantizeOptions,
+/// Chooses each planned module's dimension: the fixed one, or AdaDim's choice by its
+/// criterion. Modules judged by the block criterion are chosen greedily with the block's
+/// other planned modules applied in order (fixed ones as their RTN weights); kept modules
+/// stay at full precision there.
+private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, capture: BlockCapture, options: QuantizeOptions,
                         rope: RoPETable, shouldStop: (() -> Bool)?) throws -> DimSelection {
     var sel = DimSelection()
-    switch options.dim {
-    case .fixed(let d):
-        for k in LinearKind.allCases { sel.dims[k] = d }
-    case .ada(let criterion):
-        for k in LinearKind.allCases {
-            sel.rtn[k] = [.oc: try quantizeRTN(fp[k], options.spec(.oc), name: k.ggufName),
-                          .ic: try quantizeRTN(fp[k], options.spec(.ic), name: k.ggufName)]
+    var judged: [LinearKind: (oc: Tensor, ic: Tensor)] = [:]
+    for k in LinearKind.allCases {
+        guard let mp = options.module(LinearID(block: b, kind: k)) else { continue }
+        guard case .ada(let criterion) = mp.dim else {
+            if case .fixed(let d) = mp.dim { sel.dims[k] = d }
+            continue
         }
+        let cand = (oc: try quantizeRTN(fp[k], mp.spec(.oc, grid: options.grid), name: k.ggufName),
+                    ic: try quantizeRTN(fp[k], mp.spec(.ic, grid: options.grid), name: k.ggufName))
+        sel.rtn[k] = [.oc: cand.oc, .ic: cand.ic]
         if criterion == .module {
-            for k in LinearKind.allCases {
-                let h = capture.hessians[k]
-                let e = (outputMSE(fp[k], sel.rtn[k]![.oc]!.dequantized, hessian: h),
-                         outputMSE(fp[k], sel.rtn[k]![.ic]!.dequantized, hessian: h))
-                sel.errors[k] = e
-                sel.dims[k] = e.1 < e.0 ? .ic : .oc
-            }
+            let h = capture.hessians[k]
+            let e = (outputMSE(fp[k], cand.oc.dequantized, hessian: h), outputMSE(fp[k], cand.ic.dequantized, hessian: h))
+            sel.errors[k] = e
+            sel.dims[k] = e.1 < e.0 ? .ic : .oc
         } else {
-            let cands = Dictionary(uniqueKeysWithValues: LinearKind.allCases.map {
-                ($0, (oc: sel.rtn[$0]![.oc]!.dequantized, ic: sel.rtn[$0]![.ic]!.dequantized)) })
-            (sel.dims, sel.errors) = try blockCriterionChoices(model: model, block: fp, candidates: cands,
-                                                               attnIns: capture.attnIns, mlpIns: capture.mlpIns,
-                                                               rope: rope, shouldStop: shouldStop)
+            judged[k] = (cand.oc.dequantized, cand.ic.dequantized)
         }
     }
+    guard !judged.isEmpty else { return sel }
+    var fixed: [LinearKind: Tensor] = [:]
+    for (k, d) in sel.dims {
+        guard let mp = options.module(LinearID(block: b, kind: k)) else { continue }
+        if sel.rtn[k]?[d] == nil {
+            sel.rtn[k, default: [:]][d] = try quantizeRTN(fp[k], mp.spec(d, grid: options.grid), name: k.ggufName)
+        }
+        fixed[k] = sel.rtn[k]![d]!.dequantized
+    }
+    let chosen = try blockCriterionChoices(model: model, block: fp, candidates: judged, fixed: fixed,
+                                           attnIns: capture.attnIns, mlpIns: capture.mlpIns, rope: rope, shouldStop: shouldStop)
+    sel.dims.merge(chosen.dims) { _, new in new }
+    sel.errors.merge(chosen.errors) { _, new in new }
     return sel
 }
 
@@ -362,18 +404,18 @@ private func quantizeBlock(_ b: Int, _ fp: LlamaBlock, hessians: SiteHessians, s
                            record: inout QuantizationRecord) throws -> LlamaBlock {
     var qblock = fp
     for k in LinearKind.allCases {
-        let d = selection.dims[k]!
+        guard let mp = options.module(LinearID(block: b, kind: k)), let d = selection.dims[k] else { continue }
         let q: QuantizedTensor
         if options.method == .gptq {
             let t1 = now()
-            q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: options.spec(d), options: options.gptq,
+            q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: mp.spec(d, grid: options.grid), options: options.gptq,
                                  name: "\(LinearID(block: b, kind: k))", shouldStop: shouldStop)
             record.timings.gptq += now() - t1
         } else if let cached = selection.rtn[k]?[d] {
             q = cached
         } else {
             let t1 = now()
-            q = try quantizeRTN(fp[k], options.spec(d), name: "\(LinearID(block: b, kind: k))")
+            q = try quantizeRTN(fp[k], mp.spec(d, grid: options.grid), name: "\(LinearID(block: b, kind: k))")
             record.timings.rtn += now() - t1
         }
         qblock[k] = q.dequantized
@@ -404,12 +446,13 @@ public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hes
     let chosen = choices.map { Dictionary(uniqueKeysWithValues: $0.map { ($0.id, $0) }) }
     for (i, id) in model.linearIDs.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
+        guard let mp = options.module(id) else { continue }
         let d: QuantDim
-        if let dd = dims?[id] ?? chosen?[id]?.dim { d = dd } else if case .fixed(let f) = options.dim { d = f } else {
+        if let dd = dims?[id] ?? chosen?[id]?.dim { d = dd } else if case .fixed(let f) = mp.dim { d = f } else {
             throw QuantError("AdaDim GPTQ needs the dimension choices (run the selection first)", origin: .options)
         }
         let t0 = now()
-        let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: options.spec(d), options: options.gptq,
+        let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: mp.spec(d, grid: options.grid), options: options.gptq,
                                  name: "\(id)", shouldStop: shouldStop)
         record.timings.gptq += now() - t0
         record.add(id, q, dim: d, original: model[id], errorOC: chosen?[id]?.errorOC, errorIC: chosen?[id]?.errorIC)

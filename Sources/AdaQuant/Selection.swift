@@ -12,8 +12,12 @@ import AdaTensor
 /// RoPE) are kept per window, so a q, k or v candidate costs one projection, the attention and
 /// o; an o candidate one GEMM on the fixed context; a gate or up candidate one projection,
 /// the SwiGLU and down; a down candidate one GEMM on the fixed activation.
+///
+/// Only the kinds in `candidates` are judged (and returned). A kind in `fixed` (a module
+/// whose dimension the plan fixes) is applied with that weight at its turn, as if chosen; a
+/// kind in neither stays at full precision.
 func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
-                           candidates: [LinearKind: (oc: Tensor, ic: Tensor)],
+                           candidates: [LinearKind: (oc: Tensor, ic: Tensor)], fixed: [LinearKind: Tensor] = [:],
                            attnIns: [Tensor], mlpIns: [Tensor], rope: RoPETable,
                            shouldStop: (() -> Bool)?) throws
     -> (dims: [LinearKind: QuantDim], errors: [LinearKind: (Double, Double)]) {
@@ -47,33 +51,36 @@ func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
             acts = (0..<n).map { act(gs[$0], us[$0]) }
             gs = []; us = []
         }
-        let cand = candidates[kind]!
-        var e = (0.0, 0.0)
-        var outs: ([Tensor], [Tensor]) = ([], [])
-        for i in 0..<n {
-            let pair = [cand.oc, cand.ic].map { w -> Tensor in
-                switch kind {
-                case .q: return Forward.linear(attend(proj(attnIns[i], w, .q), ks[i], vs[i]), cur.o)
-                case .k: return Forward.linear(attend(qs[i], proj(attnIns[i], w, .k), vs[i]), cur.o)
-                case .v: return Forward.linear(attend(qs[i], ks[i], proj(attnIns[i], w, .v)), cur.o)
-                case .o: return Forward.linear(ctxs[i], w)
-                case .gate: return Forward.linear(act(Forward.linear(mlpIns[i], w), us[i]), cur.down)
-                case .up: return Forward.linear(act(gs[i], Forward.linear(mlpIns[i], w)), cur.down)
-                case .down: return Forward.linear(acts[i], w)
-                }
+        // The block-level target with weight `w` for this kind, on window `i`.
+        let target = { (w: Tensor, i: Int) -> Tensor in
+            switch kind {
+            case .q: return Forward.linear(attend(proj(attnIns[i], w, .q), ks[i], vs[i]), cur.o)
+            case .k: return Forward.linear(attend(qs[i], proj(attnIns[i], w, .k), vs[i]), cur.o)
+            case .v: return Forward.linear(attend(qs[i], ks[i], proj(attnIns[i], w, .v)), cur.o)
+            case .o: return Forward.linear(ctxs[i], w)
+            case .gate: return Forward.linear(act(Forward.linear(mlpIns[i], w), us[i]), cur.down)
+            case .up: return Forward.linear(act(gs[i], Forward.linear(mlpIns[i], w)), cur.down)
+            case .down: return Forward.linear(acts[i], w)
             }
-            e.0 += mse(pair[0], ref[i])
-            e.1 += mse(pair[1], ref[i])
-            outs.0.append(pair[0])
-            outs.1.append(pair[1])
         }
-        e.0 /= Double(max(n, 1)); e.1 /= Double(max(n, 1))
-        errs[kind] = e
-        let d: QuantDim = e.1 < e.0 ? .ic : .oc
-        dims[kind] = d
-        let w = d == .ic ? cand.ic : cand.oc
+        let w: Tensor
+        if let cand = candidates[kind] {
+            let outs = [cand.oc, cand.ic].map { w in (0..<n).map { target(w, $0) } }
+            var e = (0.0, 0.0)
+            for i in 0..<n { e.0 += mse(outs[0][i], ref[i]); e.1 += mse(outs[1][i], ref[i]) }
+            e.0 /= Double(max(n, 1)); e.1 /= Double(max(n, 1))
+            errs[kind] = e
+            let d: QuantDim = e.1 < e.0 ? .ic : .oc
+            dims[kind] = d
+            w = d == .ic ? cand.ic : cand.oc
+            ref = d == .ic ? outs[1] : outs[0]
+        } else if let f = fixed[kind] {
+            w = f
+            ref = (0..<n).map { target(f, $0) }
+        } else {
+            continue   // kept at full precision: the current weights and reference stand
+        }
         cur[kind] = w
-        ref = d == .ic ? outs.1 : outs.0
         // The chosen candidate's projection becomes the current one.
         switch kind {
         case .q: qs = attnIns.map { proj($0, w, .q) }

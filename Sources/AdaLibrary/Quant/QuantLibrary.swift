@@ -11,10 +11,18 @@ public final class QuantizedModelValue: ModelValue {
     public let quantized: QuantizedModel
     public let base: LlamaModel
     public let name: String
+    /// The linear modules left at full precision (not in the run's plan).
+    public let kept: [LinearID]
+    /// Average bits per linear weight: codes, a 16-bit scale and zero per group, and 16 bits
+    /// for each weight of a kept module.
+    public let bpw: Double
     public init(_ q: QuantizedModel, base: LlamaModel, baseName: String) {
         quantized = q
         self.base = base
-        name = "\(baseName) \(q.options.description)"
+        let done = Set(q.reports.map(\.id))
+        kept = base.linearIDs.filter { !done.contains($0) }
+        bpw = bitsPerWeight(q.reports, keptWeights: kept.reduce(0) { $0 + base[$1].count })
+        name = "\(baseName) \(q.options.description)" + (kept.isEmpty ? "" : ", \(kept.count) kept")
     }
     public var view: ModelView { quantized.view }
     public var typeName: String { "quantized model" }
@@ -24,17 +32,18 @@ public final class QuantizedModelValue: ModelValue {
     /// `O` per-OC, `I` per-IC), a note on ragged groups, then a table of errors by kind.
     public func outputs(_ style: DisplayStyle) -> [RichOutput] {
         var head = ["quantized model \(name)"]
-        head.append("  grouping per module (O: per-OC, I: per-IC), one letter per block:")
-        head += choiceMap(quantized, width: style.width)
+        head.append("  grouping per module (O: per-OC, I: per-IC\(kept.isEmpty ? "" : ", .: kept at full precision")), one letter per block:")
+        head += choiceMap(quantized, blocks: base.blocks.count, width: style.width)
         if quantized.reports.contains(where: \.ragged) {
             head.append("  ragged last groups in \(quantized.reports.filter(\.ragged).count) modules (the group size does not divide the grouped dimension)")
         }
+        head.append("  \(String(format: "%.3f", bpw)) bits per weight (codes, a 16-bit scale and zero per group\(kept.isEmpty ? "" : ", 16 bits in kept modules"))")
         return [.text(wrapLines(head.joined(separator: "\n"), width: style.width)), .table(kindErrorTable(quantized))]
     }
 
 
     public var fieldNames: [String] {
-        ["name", "method", "bits", "group", "dim", "choices", "errors", "ic_counts", "seconds"]
+        ["name", "method", "bits", "group", "dim", "bpw", "kept", "choices", "errors", "ic_counts", "seconds"]
             + ["path", "blocks", "hidden", "ffn", "heads", "kv_heads", "vocab", "layers"]
     }
 
@@ -43,10 +52,14 @@ public final class QuantizedModelValue: ModelValue {
         switch f {
         case "name": return .string(name)
         case "method": return .string(o.method.rawValue)
-        case "bits": return .int(o.bits)
-        case "group": return .int(o.group)
-        case "dim": return .string(o.dim.description)
-        case "choices": return .object(TableValue(choiceTable(quantized)))
+        case "bits": return perKindField(quantized.reports.map { ($0.id.kind, $0.bits) }) ?? .int(o.bits)
+        case "group": return perKindField(quantized.reports.map { ($0.id.kind, $0.group) }) ?? .int(o.group)
+        case "dim":
+            guard let plan = o.plan else { return .string(o.dim.description) }
+            return .string(Set(plan.modules.values.map(\.dim.description)).sorted().joined(separator: "/"))
+        case "bpw": return .number(bpw)
+        case "kept": return .list(kept.map { .string($0.description) })
+        case "choices": return .object(TableValue(choiceTable(quantized, blocks: base.blocks.count)))
         case "errors": return .object(TableValue(reportTable(quantized)))
         case "ic_counts":
             let c = quantized.icCounts
@@ -57,12 +70,23 @@ public final class QuantizedModelValue: ModelValue {
     }
 }
 
+/// A per-module number as a field: the number when every quantized module has the same, else
+/// a record by kind (a kind whose modules differ: none); nil when there are no modules.
+func perKindField(_ values: [(LinearKind, Int)]) -> Value? {
+    guard let first = values.first?.1 else { return nil }
+    if values.allSatisfy({ $0.1 == first }) { return .int(first) }
+    return .record(Record(LinearKind.allCases.compactMap { k in
+        let xs = Set(values.filter { $0.0 == k }.map(\.1))
+        return xs.isEmpty ? nil : (k.rawValue, xs.count == 1 ? .int(xs.first!) : .none)
+    }))
+}
+
 /// The compact map of choices: one line per kind of module, one letter per block (`O`
 /// per-OC, `I` per-IC), with a ruler of block numbers; wrapped to `width` columns.
-func choiceMap(_ q: QuantizedModel, width: Int = 80) -> [String] {
+func choiceMap(_ q: QuantizedModel, blocks n: Int? = nil, width: Int = 80) -> [String] {
     var byBlock: [Int: [LinearKind: QuantDim]] = [:]
     for r in q.reports { byBlock[r.id.block, default: [:]][r.id.kind] = r.dim }
-    let blocks = byBlock.keys.sorted()
+    let blocks = n.map { Array(0..<$0) } ?? byBlock.keys.sorted()
     guard !blocks.isEmpty else { return ["  (no modules)"] }
     let labelW = 8
     let per = max(10, min(blocks.count, (width - labelW - 12) / 10 * 10))
@@ -90,30 +114,38 @@ func choiceMap(_ q: QuantizedModel, width: Int = 80) -> [String] {
 /// and AdaDim's candidate errors when it chose.
 func kindErrorTable(_ q: QuantizedModel) -> Table {
     let hasCandidates = q.reports.contains { $0.errorOC != nil || $0.errorIC != nil }
-    var t = Table(columns: ["kind", "per_ic", "weight_mse"] + (hasCandidates ? ["err_oc", "err_ic"] : []),
+    let mixed = (bits: Set(q.reports.map(\.bits)).count > 1, group: Set(q.reports.map(\.group)).count > 1)
+    func distinct(_ xs: [Int]) -> Value { .string(Set(xs).sorted().map(String.init).joined(separator: "/")) }
+    var t = Table(columns: ["kind", "per_ic"] + (mixed.bits ? ["bits"] : []) + (mixed.group ? ["group"] : []) + ["weight_mse"]
+                    + (hasCandidates ? ["err_oc", "err_ic"] : []),
                   title: "errors by kind of module (means over blocks\(hasCandidates ? "; err_oc/err_ic: AdaDim's criterion" : ""))")
     func mean(_ xs: [Double]) -> Value { xs.isEmpty ? .none : .number(xs.reduce(0, +) / Double(xs.count)) }
     for k in LinearKind.allCases {
         let rs = q.reports.filter { $0.id.kind == k }
         guard !rs.isEmpty else { continue }
-        var row: [Value] = [.string(k.rawValue), .string("\(rs.filter { $0.dim == .ic }.count)/\(rs.count)"), mean(rs.map(\.weightMSE))]
+        var row: [Value] = [.string(k.rawValue), .string("\(rs.filter { $0.dim == .ic }.count)/\(rs.count)")]
+        if mixed.bits { row.append(distinct(rs.map(\.bits))) }
+        if mixed.group { row.append(distinct(rs.map(\.group))) }
+        row.append(mean(rs.map(\.weightMSE)))
         if hasCandidates { row += [mean(rs.compactMap(\.errorOC)), mean(rs.compactMap(\.errorIC))] }
         t.rows.append(row)
     }
     return t
 }
 
-func choiceTable(_ q: QuantizedModel) -> Table {
+func choiceTable(_ q: QuantizedModel, blocks n: Int? = nil) -> Table {
     var byBlock: [Int: [LinearKind: QuantDim]] = [:]
     for r in q.reports { byBlock[r.id.block, default: [:]][r.id.kind] = r.dim }
     return Table(columns: ["block"] + LinearKind.allCases.map(\.rawValue),
-                 rows: byBlock.keys.sorted().map { b in [.int(b)] + LinearKind.allCases.map { .string(byBlock[b]![$0]?.rawValue ?? "") } })
+                 rows: (n.map { Array(0..<$0) } ?? byBlock.keys.sorted()).map { b in
+                     [.int(b)] + LinearKind.allCases.map { byBlock[b]?[$0].map { .string($0.rawValue) } ?? .none }
+                 })
 }
 
 func reportTable(_ q: QuantizedModel) -> Table {
-    Table(columns: ["module", "dim", "weight_mse", "err_oc", "err_ic", "ragged"],
+    Table(columns: ["module", "dim", "bits", "group", "weight_mse", "err_oc", "err_ic", "ragged"],
           rows: q.reports.map { r in
-              [.string(r.id.description), .string(r.dim.rawValue), .number(r.weightMSE),
+              [.string(r.id.description), .string(r.dim.rawValue), .int(r.bits), .int(r.group), .number(r.weightMSE),
                r.errorOC.map(Value.number) ?? .none, r.errorIC.map(Value.number) ?? .none, .bool(r.ragged)]
           })
 }
@@ -226,13 +258,19 @@ public enum QuantLibrary: NativeLibrary {
             summary: "Quantize every linear layer of a model: RTN or GPTQ, per-OC, per-IC or AdaDim.",
             help: """
             dim=oc groups g input columns of one output row (the usual grouping); dim=ic groups g output rows of one input column, isolating outlier input channels; dim=ada picks per module the dimension whose quantized block reconstructs the calibration outputs best (criterion=block: q/k/v judged at the attention output, gate/up at the MLP output, greedy in module order; criterion=module: each module's own output). GPTQ and AdaDim need calib (a dataset). GPTQ+AdaDim chooses with the RTN criterion, then runs GPTQ once in the chosen dimension. group=0 means per-channel. A group size that does not divide the grouped dimension leaves a ragged last group (reported). The block criterion judges on the first `select` calibration windows; GPTQ's Hessians use all of them. ^C stops between blocks.
+
+            Module-level plans: bits=, group= and dim= also take a record by kind (`dim={v: ic, down: ic}`, `bits={v: 4, down: 4, rest: 3}`; kinds not named take the record's `rest` (or `default`) key, else the parameter's default: 3 bits, group 128, per-OC) or a table by layer (a `layer` or `module` column and a `bits`/`group`/`dim` column, such as another run's `errors`; dim also takes a run's `choices` table), which replays those values exactly; a table must cover every module quantized. only= and skip= take layer patterns (a kind "v" or "ffn_down", "blk.*.attn_v", "blk.0-3.*", or a list): the modules not selected stay at full precision, shown as `.` in the choice map. AdaDim modules (dim=ada, or ada for some kinds) are judged with the other modules of their block applied as planned.
             """,
-            examples: ["q = quantize m method=rtn bits=3 group=128 dim=oc", "q = quantize m method=gptq bits=3 dim=ada calib=calib", "for d in [oc, ic, ada] {\n  q = quantize m bits=4 dim=d calib=calib\n  print d, (perplexity q \"austen:pride\").ppl\n}"],
+            examples: ["q = quantize m method=rtn bits=3 group=128 dim=oc", "q = quantize m bits={v: 4, down: 4, rest: 3} dim={v: ic, down: ic} skip=\"blk.0.*\"", "q = quantize m method=gptq bits=3 dim=ada calib=calib", "for d in [oc, ic, ada] {\n  q = quantize m bits=4 dim=d calib=calib\n  print d, (perplexity q \"austen:pride\").ppl\n}"],
             params: [Param("model", .model, doc: "the full-precision model"),
                      Param("method", choice: QuantMethod.self, default: .rtn, doc: "rtn or gptq"),
-                     Param("bits", .int, default: .int(3), doc: "2…8"),
-                     Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
-                     Param("dim", .choice(["oc", "ic", "ada"]), default: .string("oc"), doc: "grouping dimension, or ada to choose per module"),
+                     Param("bits", perModuleType(.int), default: .int(3), doc: "2…8; or by kind {v: 4, rest: 3}, or a table by layer (layer/module and bits columns)"),
+                     Param("group", perModuleType(.int), default: .int(128), doc: "group size, 0: per-channel; or by kind, or a table by layer"),
+                     Param("dim", perModuleType(.choice(["oc", "ic", "ada"])), default: .string("oc"),
+                           doc: "grouping dimension, or ada to choose per module; or by kind {v: ic, down: ada}, or a table by layer (layer/module and dim columns, or a quantized model's choices)"),
+                     Param("only", .oneOf([.string, .list(.string)]), default: .none,
+                           doc: "quantize only the modules these layer patterns match (\"blk.*.attn_v\", \"blk.0-3.*\", \"down\"); the rest stay at full precision"),
+                     Param("skip", .oneOf([.string, .list(.string)]), default: .none, doc: "keep the modules these layer patterns match at full precision"),
                      Param("calib", .dataset, default: .none, doc: "calibration windows (needed by gptq and ada)"),
                      Param("criterion", choice: AdaCriterion.self, default: .block, doc: "AdaDim's criterion"),
                      Param("grid", choice: GridKind.self, default: .minmax, doc: "minmax (asymmetric, integer zero point), reference (zero clamped as in the reference code), gptq, symmetric, float-zero"),
@@ -241,23 +279,32 @@ public enum QuantLibrary: NativeLibrary {
                      Param("blocksize", .int, default: .int(128), doc: "GPTQ lazy-batch block size"),
                      Param("actorder", .bool, default: .bool(true), doc: "GPTQ: quantize columns by descending Hessian diagonal"),
                      Param("inputs", .choice(["fp", "quantized"]), default: .string("fp"), doc: "block inputs from the full-precision model or from the already-quantized blocks")],
-            returns: "a quantized model (runs like a model; fields choices, errors, ic_counts)",
+            returns: "a quantized model (runs like a model; fields choices, errors, ic_counts, bpw, kept)",
             run: { a, ctx in
                 let (m, mname) = try a.modelArg("model")
-                let dimName = try a.string("dim")
-                let dim: DimChoice = dimName == "ada" ? .ada(try a.choice("criterion", as: AdaCriterion.self))
-                    : .fixed(try a.choice("dim", as: QuantDim.self))
-                var o = QuantizeOptions(method: try a.choice("method", as: QuantMethod.self), bits: try a.int("bits", min: 2, max: 8),
+                let plan = try resolvePlan(a, model: m)
+                var o: QuantizeOptions
+                if plan == nil {
+                    let dim: DimChoice = try a.string("dim") == "ada" ? .ada(try a.choice("criterion", as: AdaCriterion.self))
+                        : .fixed(try a.choice("dim", as: QuantDim.self))
+                    o = QuantizeOptions(method: try a.choice("method", as: QuantMethod.self), bits: try a.int("bits", min: 2, max: 8),
                                         group: try a.int("group", min: 0), dim: dim, grid: try a.choice("grid", as: GridKind.self))
+                } else {
+                    // The engine reads every module's spec from the plan; these are the defaults.
+                    o = QuantizeOptions(method: try a.choice("method", as: QuantMethod.self), bits: 3, group: 128, dim: .fixed(.oc),
+                                        grid: try a.choice("grid", as: GridKind.self))
+                    o.plan = plan
+                }
                 o.selectionWindows = try a.int("select", min: 1)
                 o.gptq = GPTQOptions(damp: try a.number("damp"), blockSize: try a.int("blocksize", min: 1), actOrder: try a.bool("actorder"))
                 o.quantizedInputs = try a.string("inputs") == "quantized"
                 var windows: [[Int32]] = []
                 if case .object = a["calib"] { windows = try a.datasetArg("calib").windows }
                 if o.needsCalibration && windows.isEmpty {
-                    throw a.error("calib", "\(o.method.rawValue) with dim=\(dimName) needs calibration data", notes: ["calib = text \"austen:emma\" windows=128 ctx=512"])
+                    let dimText = a["dim"].string.map { "dim=\($0)" } ?? "AdaDim modules"
+                    throw a.error("calib", "\(o.method.rawValue) with \(dimText) needs calibration data", notes: ["calib = text \"austen:emma\" windows=128 ctx=512"])
                 }
-                if o.method == .rtn, case .ada = o.dim { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
+                if o.method == .rtn && o.needsCalibration { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
                 let q = try engine(a, "group") {
                     try quantizeModel(m, options: o, calibration: windows, progress: { label, d, t in ctx.progress("quantize: " + label, d, t) },
                                       shouldStop: ctx.shouldStop)
