@@ -10,7 +10,7 @@ public protocol NativeLibrary: Sendable {
 
 /// Every library of ada, in the order `help` lists their categories.
 public let standardLibraries: [any NativeLibrary.Type] = [
-    CoreLibrary.self, SessionLibrary.self, TensorLibrary.self, ModelLibrary.self, QuantLibrary.self,
+    CoreLibrary.self, SessionLibrary.self, TensorLibrary.self, ModelLibrary.self, QuantLibrary.self, EditLibrary.self,
     StatsLibrary.self, EvaluateLibrary.self, PlotLibrary.self, TeachLibrary.self,
 ]
 

@@ -16,13 +16,19 @@ public final class QuantizedModelValue: ModelValue {
     /// Average bits per linear weight: codes, a 16-bit scale and zero per group, and 16 bits
     /// for each weight of a kept module.
     public let bpw: Double
-    public init(_ q: QuantizedModel, base: LlamaModel, baseName: String) {
+    public convenience init(_ q: QuantizedModel, base: LlamaModel, baseName: String) {
+        let kept = q.view.linearIDs.count - q.reports.count
+        self.init(q, base: base, name: "\(baseName) \(q.options.description)" + (kept <= 0 ? "" : ", \(kept) kept"))
+    }
+
+    /// A quantized model under a given name (a merge of several runs).
+    public init(_ q: QuantizedModel, base: LlamaModel, name: String) {
         quantized = q
         self.base = base
         let done = Set(q.reports.map(\.id))
         kept = base.linearIDs.filter { !done.contains($0) }
         bpw = bitsPerWeight(q.reports, keptWeights: kept.reduce(0) { $0 + base[$1].count })
-        name = "\(baseName) \(q.options.description)" + (kept.isEmpty ? "" : ", \(kept.count) kept")
+        self.name = name
     }
     public var view: ModelView { quantized.view }
     public var typeName: String { "quantized model" }
