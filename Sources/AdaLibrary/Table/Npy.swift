@@ -78,7 +78,7 @@ enum Npy {
         guard needed == available else {
             throw fail("data", needed > available
                 ? "the file is truncated: shape \(shape) of \(element.rawValue) needs \(needed) bytes of data, the file has \(available)"
-                : "\(available - needed) bytes after the data of shape \(shape) (\(needed) bytes)")
+                : "\(available - needed) byte\(available - needed == 1 ? "" : "s") after the data of shape \(shape) (\(needed) bytes)")
         }
         let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart...])
         return Tensor(shape: shape, data: values(data, element, count))
