@@ -119,6 +119,12 @@ struct TableTests {
         _ = try value("k = join t (table [{kind: \"q\", dim: \"oc\", w: 1}]) on=[\"kind\", \"dim\"]", in: it)
         #expect(strings(try value("k[\"layer\"]", in: it)) == ["blk.1.q"])
         #expect(try value("k.columns", in: it) == .list(["layer", "kind", "dim", "mse", "w"].map { .string($0) }))
+        // Keys named otherwise in the second table.
+        _ = try value("r = join t (table [{module: \"blk.2.q\", n: 1}, {module: \"blk.0.k\", n: 2}]) on=\"layer\" right_on=\"module\"", in: it)
+        #expect(try value("r.columns", in: it) == .list(["layer", "kind", "dim", "mse", "n"].map { .string($0) }))
+        #expect(strings(try value("r[\"layer\"]", in: it)) == ["blk.0.k", "blk.2.q"])
+        #expect(try value("r[\"n\"]", in: it) == Self.numbers([2, 1]))
+        #expect(failure("join t t on=\"layer\" right_on=[\"layer\", \"dim\"]", in: it)?.caret == "right_on=[\"layer\", \"dim\"]")
     }
 
     @Test func joinOnAMissingColumnNamesTheTable() throws {

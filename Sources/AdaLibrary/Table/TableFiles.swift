@@ -35,7 +35,7 @@ extension TableLibrary {
         Builtin(
             name: "save_csv", category: "files", summary: "Write a table as a CSV file (for pandas, R, spreadsheets).",
             help: "The first line holds the column names, then one line per row. Numbers are written so that they read back exactly (integers without a decimal point, others in the shortest form that round-trips; nan, inf), none as an empty cell, booleans as true and false. Strings are quoted (RFC 4180: \"…\", a quote inside written twice) when they hold a comma, a quote or a line break, or would read back as a number, a boolean or an empty cell. Cells that are lists, records or other values are an error. The write is atomic and replaces an existing file. In Python: pandas.read_csv(FILE) or csv.DictReader.",
-            examples: ["save_csv q.errors \"errors.csv\"", "save_csv (group q.errors by=\"kind\" mean=\"weight_mse\") \"by_kind.csv\""],
+            examples: ["save_csv q.errors \"errors.csv\"", "save_csv (group q.errors by=\"dim\" mean=\"weight_mse\") \"by_dim.csv\""],
             params: [Param("table", .table, doc: "the table"), Param("file", .string, doc: "the CSV file to write")],
             run: { a, ctx in
                 let t = try table(a, "table")
@@ -49,7 +49,7 @@ extension TableLibrary {
         Builtin(
             name: "load_csv", category: "files", summary: "Read a CSV file as a table.",
             help: "The first line gives the column names (an empty name becomes columnN, a repeated one gets _2). An unquoted cell is none when empty, a boolean when true or false, a number when it reads as one (12, -0.5, 1e-05, nan, inf), else a string; a quoted cell is always a string. Line breaks may be \\n, \\r\\n or \\r, and may appear inside quoted cells; blank lines are skipped. Every line must have as many cells as the header.",
-            examples: ["t = load_csv \"errors.csv\"", "group (load_csv \"errors.csv\") by=\"kind\" mean=\"weight_mse\""],
+            examples: ["t = load_csv \"errors.csv\"", "group (load_csv \"errors.csv\") by=\"dim\" mean=\"weight_mse\""],
             params: [Param("file", .string, doc: "the CSV file")],
             returns: "a table",
             run: { a, ctx in

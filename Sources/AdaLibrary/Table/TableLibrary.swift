@@ -32,8 +32,8 @@ public enum TableLibrary: NativeLibrary {
     static var filterCommand: Builtin {
         Builtin(
             name: "filter", category: "tables", summary: "The rows of a table whose cells equal given values, or that a fn keeps.",
-            help: "COLUMN=VALUE keeps the rows whose cell in that column equals the value (several: all of them must hold; a column named like an argument of filter goes in a record instead: filter t {table: 3}). A record does the same for each of its fields. A fn (defined with `fn`, given by its name) is called with each row, a record whose fields are the columns, and the rows for which it returns a true value are kept. Rows keep their order and the table its columns.",
-            examples: ["filter q.errors dim=\"ic\"", "filter q.errors kind=\"down\" dim=ic", "fn big(r) { return r.weight_mse > 1e-6 }\nfilter q.errors big", "filter(q.errors, {dim: \"ic\"})"],
+            help: "COLUMN=VALUE keeps the rows whose cell in that column equals the value (several: all of them must hold; a column named like an argument of filter goes in a record instead: filter(t, {table: 3})). A record does the same for each of its fields. A fn (defined with `fn`, given by its name) is called with each row, a record whose fields are the columns, and the rows for which it returns a true value are kept. Rows keep their order and the table its columns.",
+            examples: ["filter q.errors dim=\"ic\"", "filter (layers m) kind=\"down\" block=3", "fn big(r) { return r.weight_mse > 1e-6 }\nfilter q.errors big", "filter(layers(m), {kind: \"down\"})"],
             params: [Param("table", .table, doc: "the table"),
                      Param("condition", .oneOf([.name, .record]), default: .none, doc: "the name of a fn taking a row, or a record of column values")],
             namedRest: Param("column", .any, doc: "keep the rows whose cell in COLUMN equals VALUE"),
@@ -90,7 +90,7 @@ public enum TableLibrary: NativeLibrary {
         return Builtin(
             name: "group", category: "tables", summary: "One row per distinct value of some columns, with counts, means, sums, minima and maxima.",
             help: "Rows are grouped by the values of the by= columns; the result has those columns, then `count` (the rows in each group) when count=true, then one column per aggregate and column: mean_COL, sum_COL, min_COL, max_COL (in that order). Groups come in the order their first row appears (sort the result to reorder). Aggregates skip none cells; a group without any number gives none. Without any aggregate, count is given.",
-            examples: ["group q.errors by=\"kind\" mean=\"weight_mse\"", "group q.errors by=[\"kind\", \"dim\"] count=true mean=[\"err_oc\", \"err_ic\"] max=\"weight_mse\"", "group (layers m) by=\"kind\" sum=\"params\""],
+            examples: ["group q.errors by=\"dim\" mean=\"weight_mse\"", "j = join (layers m) q.errors on=\"name\" right_on=\"module\"\ngroup j by=[\"kind\", \"dim\"] count=true mean=[\"err_oc\", \"err_ic\"] max=\"weight_mse\"", "group (layers m) by=\"kind\" sum=\"params\""],
             params: [Param("table", .table, doc: "the table"),
                      Param("by", columns, doc: "the column (or list of columns) to group by"),
                      Param("count", .bool, default: .none, doc: "add a count column; none: only when no aggregate is asked for", keywordOnly: true),
@@ -110,15 +110,16 @@ public enum TableLibrary: NativeLibrary {
     static var joinCommand: Builtin {
         Builtin(
             name: "join", category: "tables", summary: "Pair the rows of two tables whose key columns are equal.",
-            help: "The result has the first table's columns, then the second's other than the keys; a name already taken gets _2 (then _3, …). Rows come in the first table's order, each followed by its matches in the second table's order. how=inner (the default) keeps only rows with a match; how=left keeps every row of the first table, with none where the second has no match. A none key matches nothing.",
-            examples: ["join (layers m) q.errors on=\"layer\"", "join a b on=[\"block\", \"kind\"] how=left"],
+            help: "right_on= names the keys in the second table when they are named otherwise there. The result has the first table's columns, then the second's other than the keys; a name already taken gets _2 (then _3, …). Rows come in the first table's order, each followed by its matches in the second table's order. how=inner (the default) keeps only rows with a match; how=left keeps every row of the first table, with none where the second has no match. A none key matches nothing.",
+            examples: ["join (layers m) q.errors on=\"name\" right_on=\"module\"", "join a b on=[\"block\", \"kind\"] how=left"],
             params: [Param("left", .table, doc: "the first table"), Param("right", .table, doc: "the second table"),
                      Param("on", .oneOf([.string, .list(.string)]), doc: "the key column, or a list of them, in both tables"),
+                     Param("right_on", .oneOf([.string, .list(.string)]), default: .none, doc: "the key columns of the second table; none: the same as on", keywordOnly: true),
                      Param("how", .choice(["inner", "left"]), default: .string("inner"), doc: "inner: matched rows only; left: every row of the first table")],
             returns: "a table",
             run: { a, ctx in
                 let joined = try TableOps.join(try table(a, "left"), try table(a, "right"), on: names(a, "on"),
-                                               keepUnmatched: try a.string("how") == "left", maxCells: ctx.interpreter.limits.maxListLength)
+                                               rightOn: a.isGiven("right_on") ? names(a, "right_on") : nil, keepUnmatched: try a.string("how") == "left", maxCells: ctx.interpreter.limits.maxListLength)
                 return .object(TableValue(joined))
             })
     }

@@ -111,14 +111,18 @@ enum TableOps {
     // MARK: join
 
     /// Rows of `left` paired with the rows of `right` whose `on` columns are equal, in the
-    /// order of `left`, then of `right`. Columns: `left`'s, then `right`'s other than the
-    /// keys, a name already taken getting `_2` (`_3`, …). A `none` key matches nothing. With
+    /// order of `left`, then of `right`; `rightOn` names the keys in `right` when they are
+    /// named otherwise there. Columns: `left`'s, then `right`'s other than the keys, a name already taken getting `_2` (`_3`, …). A `none` key matches nothing. With
     /// `keepUnmatched` (a left join), a left row without a match is kept once, its right
     /// cells none. At most `maxCells` cells.
-    static func join(_ left: Table, _ right: Table, on: [String], keepUnmatched: Bool, maxCells: Int) throws -> Table {
+    static func join(_ left: Table, _ right: Table, on: [String], rightOn: [String]?, keepUnmatched: Bool,
+                     maxCells: Int) throws -> Table {
         guard !on.isEmpty else { throw BuiltinError("give at least one column to join on", argument: "on") }
+        if let r = rightOn, r.count != on.count {
+            throw BuiltinError("right_on names \(r.count) column\(r.count == 1 ? "" : "s") and on= \(on.count); give one for each", argument: "right_on")
+        }
         let li = try on.map { try columnIndex(left, $0, argument: "left", which: "first") }
-        let ri = try on.map { try columnIndex(right, $0, argument: "right", which: "second") }
+        let ri = try (rightOn ?? on).map { try columnIndex(right, $0, argument: "right", which: "second") }
         let rest = right.columns.indices.filter { !ri.contains($0) }
         var columns = left.columns
         var taken = Set(columns)
