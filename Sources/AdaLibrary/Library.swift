@@ -11,7 +11,7 @@ public protocol NativeLibrary: Sendable {
 /// Every library of ada, in the order `help` lists their categories.
 public let standardLibraries: [any NativeLibrary.Type] = [
     CoreLibrary.self, SessionLibrary.self, TensorLibrary.self, ModelLibrary.self, QuantLibrary.self, EditLibrary.self,
-    StatsLibrary.self, EvaluateLibrary.self, PlotLibrary.self, TeachLibrary.self,
+    StatsLibrary.self, TableLibrary.self, EvaluateLibrary.self, PlotLibrary.self, TeachLibrary.self,
 ]
 
 extension Registry {
@@ -27,7 +27,8 @@ extension Registry {
     /// The standard libraries in a sandbox, for fuzzing and tests: `load` gives `model`
     /// whatever it is asked for, `text` makes small datasets of the model's token ids (at most
     /// 8 windows of at most 64 tokens) without reading a file, and nothing writes a file
-    /// (`save`, `export`, `load_packed`, `evaluate` and `plot … to=` do nothing).
+    /// (`save`, `save_csv`, `save_npy`, `export`, `load_packed`, `evaluate` and `plot … to=` do
+    /// nothing).
     public static func sandboxed(model: LlamaModel, name: String = "tiny") -> Registry {
         let r = Registry.standard()
         func stub(_ builtin: String, _ body: @escaping (Arguments, Context) throws -> Value) {
@@ -47,7 +48,7 @@ extension Registry {
             let ws = (0..<n).map { w in (0..<ctx).map { Int32(($0 + w) % vocab) } }
             return .object(DatasetValue(name: try a.string("name"), ctx: ctx, windows: ws, textTokens: n * ctx, tokenizer: model.tokenizer))
         }
-        for builtin in ["save", "export", "load_packed", "evaluate"] { stub(builtin) { _, _ in .none } }
+        for builtin in ["save", "save_csv", "save_npy", "export", "load_packed", "evaluate"] { stub(builtin) { _, _ in .none } }
         if let plot = r["plot"]?.run {
             stub("plot") { a, ctx in a.isGiven("to") ? .none : try plot(a, ctx) }
         }

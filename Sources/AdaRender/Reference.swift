@@ -17,13 +17,13 @@ public func builtinsMarkdown(_ r: Registry) -> String {
             out.append("")
             out.append("Usage: `\(b.usage)` → \(b.returns)")
             out.append("")
-            let all = b.params + (b.rest.map { [$0] } ?? [])
+            let all = b.params + (b.rest.map { [$0] } ?? []) + (b.namedRest.map { [$0.shownAsNamedRest] } ?? [])
             if !all.isEmpty {
                 out.append("| argument | type | default | |")
                 out.append("|---|---|---|---|")
                 for p in all {
                     let def: String
-                    if let d = p.defaultValue { def = "`\(cell(d.summary))`" } else if p.name == b.rest?.name { def = "any number" } else { def = "required" }
+                    if let d = p.defaultValue { def = "`\(cell(d.summary))`" } else if p.name == b.rest?.name || p.isNamedRest { def = "any number" } else { def = "required" }
                     out.append("| `\(p.name)`\(p.keywordOnly ? " (by name)" : "") | \(cell(p.type.shortName)) | \(def) | \(cell(p.doc)) |")
                 }
                 out.append("")

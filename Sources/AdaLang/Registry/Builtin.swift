@@ -58,6 +58,9 @@ public struct Builtin {
     public var params: [Param]
     /// Extra positional arguments (like `print a b c`), all of this parameter's type.
     public var rest: Param?
+    /// Named arguments whose names are not parameters (like `filter t dim="ic"`, a column
+    /// and its value), all of this parameter's type: `Arguments.named`, in the order given.
+    public var namedRest: Param?
     /// What it returns, in words ("a record {ppl, nll, …}").
     public var returns: String
     /// Whether statements calling it are written to saved sessions (false for `help`,
@@ -66,8 +69,8 @@ public struct Builtin {
     public var run: (Arguments, Context) throws -> Value
 
     public init(name: String, category: String, summary: String, help: String = "", examples: [String],
-                params: [Param] = [], rest: Param? = nil, returns: String = "none", recorded: Bool = true,
-                run: @escaping (Arguments, Context) throws -> Value) {
+                params: [Param] = [], rest: Param? = nil, namedRest: Param? = nil, returns: String = "none",
+                recorded: Bool = true, run: @escaping (Arguments, Context) throws -> Value) {
         self.name = name
         self.category = category
         self.summary = summary
@@ -75,6 +78,7 @@ public struct Builtin {
         self.examples = examples
         self.params = params
         self.rest = rest
+        self.namedRest = namedRest
         self.returns = returns
         self.recorded = recorded
         self.run = run
@@ -88,6 +92,7 @@ public struct Builtin {
         }
         if let r = rest { parts.append("\(r.name.uppercased()) …") }
         for p in params where !p.isRequired { parts.append("[\(p.name)=\(p.defaultValue!.summary)]") }
+        if let r = namedRest { parts.append("[\(r.name.uppercased())=VALUE …]") }
         return parts.joined(separator: " ")
     }
 }
@@ -99,6 +104,9 @@ public struct Arguments {
     var given: Set<String>
     /// Extra positional arguments (`Builtin.rest`).
     public var rest: [Value]
+    /// Named arguments that are not parameters (`Builtin.namedRest`), in the order given;
+    /// an error whose `argument` is one of these names points at it.
+    public var named: [(name: String, value: Value)] = []
 
     public subscript(name: String) -> Value { values[name] ?? .none }
 

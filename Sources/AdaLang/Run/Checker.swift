@@ -164,6 +164,7 @@ public struct Checker {
             var p: Param?
             if let l = a.label {
                 p = b.params.first { $0.name == l }
+                if p == nil, b.namedRest != nil { expr(a.value); continue }
                 if p == nil {
                     let names = b.params.map(\.name)
                     let what = names.isEmpty ? "takes no named arguments" : "has no argument '\(l)'\(didYouMean(l, names))"

@@ -35,11 +35,22 @@ extension Interpreter {
         var ranges: [String: SourceRange] = [:]
         var rest: [Value] = []
         var restRanges: [SourceRange] = []
+        var named: [(name: String, value: Value)] = []
         let positional = b.params.filter { !$0.keywordOnly }
         var next = 0
         let usage = "usage: \(b.usage)"
         for a in args {
             let p: Param
+            if let label = a.label, !b.params.contains(where: { $0.name == label }), let r = b.namedRest {
+                guard !named.contains(where: { $0.name == label }) else { throw fail("\(b.name): argument '\(label)' given twice", a.range, notes: [usage]) }
+                let v = try evalArgument(a.value, r)
+                guard r.type.accepts(v) else {
+                    throw fail("\(b.name): '\(label)' must be \(r.type.description), got \(describe(v))", a.value.range, notes: [usage])
+                }
+                named.append((label, v))
+                ranges[label] = a.range
+                continue
+            }
             if let label = a.label {
                 guard let q = b.params.first(where: { $0.name == label }) else {
                     let names = b.params.map(\.name)
@@ -84,7 +95,14 @@ extension Interpreter {
             }
             values[p.name] = d
         }
-        let arguments = Arguments(builtin: b, values: values, given: Set(ranges.keys), rest: rest)
+        let arguments = Arguments(builtin: b, values: values, given: Set(ranges.keys), rest: rest, named: named)
+        return try runBuiltin(b, arguments, ranges: ranges, restRanges: restRanges, nameRange: nameRange)
+    }
+
+    /// Runs a builtin with its bound arguments; a `BuiltinError` naming an argument is placed
+    /// under it (`ranges`; `#i` is the i-th extra positional argument).
+    func runBuiltin(_ b: Builtin, _ arguments: Arguments, ranges: [String: SourceRange], restRanges: [SourceRange],
+                    nameRange: SourceRange) throws -> Value {
         let ctx = Context(interpreter: self, file: file, range: nameRange)
         commandStart = Double(DispatchTime.now().uptimeNanoseconds) / 1e9
         do {
@@ -95,7 +113,7 @@ extension Interpreter {
         } catch let e as AdaError {
             throw e
         } catch let e as BuiltinError {
-            var r = callRange
+            let r: SourceRange
             if let a = e.argument, let ar = ranges[a] { r = ar }
             else if let a = e.argument, a.hasPrefix("#"), let i = Int(a.dropFirst()), i < restRanges.count { r = restRanges[i] }
             else { r = nameRange }

@@ -58,14 +58,14 @@ public func helpText(topic: String, registry r: Registry, interpreter: Interpret
 
 public func builtinHelp(_ b: Builtin) -> String {
     var out = ["\(b.name): \(b.summary)", "", "usage: \(b.usage)"]
-    if !b.params.isEmpty || b.rest != nil {
+    if !b.params.isEmpty || b.rest != nil || b.namedRest != nil {
         out.append("")
         out.append("arguments:")
-        let all = b.params + (b.rest.map { [$0] } ?? [])
+        let all = b.params + (b.rest.map { [$0] } ?? []) + (b.namedRest.map { [$0.shownAsNamedRest] } ?? [])
         let w = (all.map { $0.name.count }.max() ?? 4) + 2
         for p in all {
             var line = "  " + p.name.padding(toLength: w, withPad: " ", startingAt: 0) + p.type.shortName
-            if let d = p.defaultValue { line += ", default \(d.summary)" } else if b.rest?.name == p.name { line += ", any number" } else { line += ", required" }
+            if let d = p.defaultValue { line += ", default \(d.summary)" } else if b.rest?.name == p.name || p.isNamedRest { line += ", any number" } else { line += ", required" }
             if p.keywordOnly { line += ", by name only" }
             line += ": " + p.doc
             // Long argument lines wrap at 80 columns, indented under the type.
@@ -107,4 +107,10 @@ public enum Help {
     }
     /// All names `help` knows (for suggestions).
     public static func topics(_ r: Registry) -> [String] { r.order + keywordHelp.map(\.0) + r.constantOrder }
+}
+
+extension Param {
+    /// `Builtin.namedRest` as help lists it: `COLUMN=VALUE`, any number.
+    public var shownAsNamedRest: Param { Param(name.uppercased() + "=VALUE", type, doc: doc) }
+    public var isNamedRest: Bool { name.hasSuffix("=VALUE") }
 }
