@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "AdaLangTests", dependencies: ["AdaTestSupport", "AdaLang"]),
         .testTarget(name: "AdaLibraryTests", dependencies: ["AdaTestSupport", "AdaLibrary", "AdaRender", "AdaLang", "AdaModel", "AdaTensor", "AdaQuant", "AdaEval"]),
         .testTarget(name: "AdaShellTests", dependencies: ["AdaShell", "AdaRender", "AdaLibrary", "AdaLang"]),
-        .testTarget(name: "AdaCommandsTests", dependencies: ["AdaCommands", "AdaShell", "AdaLang"]),
+        .testTarget(name: "AdaCommandsTests", dependencies: ["AdaTestSupport", "AdaCommands", "AdaShell", "AdaLang", "AdaModel", "AdaEval"]),
     ],
     swiftLanguageModes: [.v6]
 )
