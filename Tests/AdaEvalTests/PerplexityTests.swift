@@ -156,7 +156,9 @@ struct TinyPerplexityTests {
         let tokens: [Int32] = (0..<40).map { Int32($0 % 20) }
         var calls: [(Int, Int)] = []
         _ = try perplexity(model: m, tokens: tokens, windows: 4, ctx: 8) { calls.append(($0, $1)) }
-        #expect(calls.map(\.0) == [1, 2, 3, 4] && calls.allSatisfy { $0.1 == 4 })
+        // Progress counts the 2 blocks (all windows through each), then the 4 windows through
+        // the output head: 6 steps.
+        #expect(calls.map(\.0) == [1, 2, 3, 4, 5, 6] && calls.allSatisfy { $0.1 == 6 })
         #expect(throws: CancellationError.self) {
             try perplexity(model: m, tokens: tokens, windows: 2, ctx: 8, shouldStop: { true })
         }
