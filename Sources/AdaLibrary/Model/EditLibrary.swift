@@ -89,17 +89,6 @@ extension Arguments {
         return id
     }
 
-    /// Layer patterns given as a string or a list of strings (nil when not given).
-    func layerPatterns(_ name: String) throws -> [LayerPattern]? {
-        let texts: [String]
-        switch self[name] {
-        case .none: return nil
-        case .string(let s): texts = [s]
-        case .list(let l): texts = l.compactMap(\.string)
-        default: throw error(name, "expected a layer pattern or a list of them")
-        }
-        do { return try texts.map(LayerPattern.init) } catch let e as QuantError { throw error(name, e.message) }
-    }
 }
 
 /// Throws under `arg` unless the two views have the same linear layer shapes.
@@ -146,7 +135,8 @@ private func merge(_ a: Arguments) throws -> Value {
         }
     } else {
         guard sources.count == 1 else { throw a.error("from", "a list of models needs by= (a table of layer and from)") }
-        let only = try a.layerPatterns("only"), skip = try a.layerPatterns("skip") ?? []
+        let ids0 = target.view.linearIDs
+        let only = try patterns(a, "only", ids0), skip = try patterns(a, "skip", ids0) ?? []
         let ids: [LinearID]
         do { ids = try selectModules(target.view.linearIDs, only: only, skip: skip) } catch let e as QuantError {
             throw a.error(a.isGiven("only") ? "only" : "skip", e.message)

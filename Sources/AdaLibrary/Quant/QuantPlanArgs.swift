@@ -61,7 +61,7 @@ private func dimChoice(_ s: String, _ criterion: AdaCriterion) -> DimChoice? {
 
 /// The layer patterns of only= or skip= (nil when not given); a malformed pattern or one that
 /// matches no module of the model is an error under the argument.
-private func patterns(_ a: Arguments, _ name: String, _ ids: [LinearID]) throws -> [LayerPattern]? {
+func patterns(_ a: Arguments, _ name: String, _ ids: [LinearID]) throws -> [LayerPattern]? {
     let texts: [String]
     switch a[name] {
     case .none: return nil
