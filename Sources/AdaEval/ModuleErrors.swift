@@ -32,7 +32,7 @@ public func moduleErrors(reference: LlamaModel, quantized: ModelView, calibratio
         var hs = SiteHessians(config: reference.config)
         stream.traceAndAdvance { _, tr in hs.add(tr) }
         for k in LinearKind.allCases {
-            let w = reference.blocks[b][k], wq = quantized.weight(LinearID(block: b, kind: k))
+            let w = reference[LinearID(block: b, kind: k)], wq = quantized.weight(LinearID(block: b, kind: k))
             let dw = try wq.subtracting(w)
             let wm = dw.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(dw.count)
             out.append(ModuleError(id: LinearID(block: b, kind: k), weightMSE: wm,

@@ -80,12 +80,14 @@ extension LlamaModel {
             return t
         }
         let embedding = try tensor("token_embd.weight")
-        let blocks = try (0..<cfg.numLayers).map { i in try LlamaBlock(loading: { try tensor(ggufName(i, $0)) }) }
         let out = f.info("output.weight") != nil ? try tensor("output.weight") : nil
         let norm = try tensor("output_norm.weight").data
         f.dropResidentPages()
+        let source = BlockSource(file: f, count: cfg.numLayers, checkedFinite: !options.allowNonFinite,
+                                 budget: options.blockBudget, name: ggufName)
+        try source.checkBlocks(options: options)
         return LlamaModel(config: cfg, tokenEmbedding: embedding, outputNorm: norm,
-                          output: out, blocks: blocks, tokenizer: tokenizer, sourcePath: path, gguf: f)
+                          output: out, blocks: BlockStore(source: source), tokenizer: tokenizer, sourcePath: path, gguf: f)
     }
 
     /// The configuration in a GGUF file's `llama.*` metadata, checked against the token

@@ -30,6 +30,20 @@ public struct LlamaConfig: Sendable, Equatable {
     }
 }
 
+extension LlamaConfig {
+    /// `[out, in]` of the linear layers of kind `kind`.
+    public func shape(_ kind: LinearKind) -> [Int] {
+        let d = hiddenSize, qd = numHeads * headDim, kvd = numKVHeads * headDim, ff = intermediateSize
+        switch kind {
+        case .q: return [qd, d]
+        case .k, .v: return [kvd, d]
+        case .o: return [d, qd]
+        case .gate, .up: return [ff, d]
+        case .down: return [d, ff]
+        }
+    }
+}
+
 /// The seven linear modules of a LLaMA block, in the block's computation order.
 public enum LinearKind: String, Sendable, CaseIterable, Codable {
     case q, k, v, o, gate, up, down
@@ -142,7 +156,8 @@ public struct LlamaModel: Sendable {
     public var outputNorm: [Float]
     /// Output head `[vocab, hidden]`; nil when tied to the token embedding.
     public var output: Tensor?
-    public var blocks: [LlamaBlock]
+    /// The decoder blocks: read on demand from the mapped file, or held in memory.
+    public var blocks: BlockStore
     public let tokenizer: BPETokenizer
     /// Where the weights came from (a GGUF file or a model directory).
     public let sourcePath: String
@@ -150,6 +165,12 @@ public struct LlamaModel: Sendable {
     public let gguf: GGUFFile?
 
     public init(config: LlamaConfig, tokenEmbedding: Tensor, outputNorm: [Float], output: Tensor?, blocks: [LlamaBlock],
+                tokenizer: BPETokenizer, sourcePath: String, gguf: GGUFFile? = nil) {
+        self.init(config: config, tokenEmbedding: tokenEmbedding, outputNorm: outputNorm, output: output,
+                  blocks: BlockStore(blocks), tokenizer: tokenizer, sourcePath: sourcePath, gguf: gguf)
+    }
+
+    public init(config: LlamaConfig, tokenEmbedding: Tensor, outputNorm: [Float], output: Tensor?, blocks: BlockStore,
                 tokenizer: BPETokenizer, sourcePath: String, gguf: GGUFFile? = nil) {
         self.config = config
         self.tokenEmbedding = tokenEmbedding
@@ -164,7 +185,7 @@ public struct LlamaModel: Sendable {
     public var head: Tensor { output ?? tokenEmbedding }
 
     public subscript(id: LinearID) -> Tensor {
-        get { blocks[id.block][id.kind] }
+        get { blocks.linear(id) }
         set { blocks[id.block][id.kind] = newValue }
     }
 
@@ -172,9 +193,12 @@ public struct LlamaModel: Sendable {
         (0..<blocks.count).flatMap { b in LinearKind.allCases.map { LinearID(block: b, kind: $0) } }
     }
 
+    /// `[out, in]` of layer kind `kind` (the same in every block), from the configuration.
+    public func shape(_ kind: LinearKind) -> [Int] { config.shape(kind) }
+
     /// Number of weights in the linear layers of all blocks plus the output head.
     public var linearParameterCount: Int {
-        blocks.reduce(0) { acc, b in acc + LinearKind.allCases.reduce(0) { $0 + b[$1].count } } + head.count
+        blocks.count * LinearKind.allCases.reduce(0) { $0 + config.shape($1).reduce(1, *) } + head.count
     }
 }
 

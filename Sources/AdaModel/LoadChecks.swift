@@ -6,9 +6,13 @@ public struct LoadOptions: Sendable, Equatable {
     /// Load weights holding NaN or ±∞ (to inspect them) instead of refusing the file.
     /// Quantization still refuses such a layer (`QuantError` with origin `.tensor`).
     public var allowNonFinite: Bool
+    /// Bytes of decoded blocks the model's file may keep (nil: `MemoryBudget.bytes`, read
+    /// each time a block is decoded).
+    public var blockBudget: Int?
 
-    public init(allowNonFinite: Bool = false) {
+    public init(allowNonFinite: Bool = false, blockBudget: Int? = nil) {
         self.allowNonFinite = allowNonFinite
+        self.blockBudget = blockBudget
     }
 }
 
@@ -62,22 +66,12 @@ extension LlamaConfig {
     /// two norms and the seven linear modules, then the token embedding and the final norm
     /// (the output head is optional and checked by the caller).
     func expectedTensors(block: (Int, BlockWeight) -> String, embedding: String, outputNorm: String) -> [(String, [Int])] {
-        let d = hiddenSize, qd = numHeads * headDim, kvd = numKVHeads * headDim, ff = intermediateSize
+        let d = hiddenSize
         var out: [(String, [Int])] = []
         for i in 0..<numLayers {
             out.append((block(i, .attnNorm), [d]))
             out.append((block(i, .ffnNorm), [d]))
-            for kind in LinearKind.allCases {
-                let shape: [Int]
-                switch kind {
-                case .q: shape = [qd, d]
-                case .k, .v: shape = [kvd, d]
-                case .o: shape = [d, qd]
-                case .gate, .up: shape = [ff, d]
-                case .down: shape = [d, ff]
-                }
-                out.append((block(i, .linear(kind)), shape))
-            }
+            for kind in LinearKind.allCases { out.append((block(i, .linear(kind)), shape(kind))) }
         }
         out.append((embedding, [vocabSize, d]))
         out.append((outputNorm, [d]))

@@ -25,10 +25,11 @@ func codeByte(_ q: Float) -> UInt8 { q.isNaN ? 0 : UInt8(q) }
 /// and, when calibration windows run through the model, the embedding and norms too (a NaN
 /// there makes every activation, Hessian and AdaDim criterion NaN).
 func requireFiniteModel(_ model: LlamaModel, calibrated: Bool) throws {
-    for id in model.linearIDs { try requireFiniteWeights(model[id], "\(id)") }
+    for id in model.linearIDs where !model.blocks.isCheckedFinite(id.block) { try requireFiniteWeights(model[id], "\(id)") }
     guard calibrated else { return }
     try requireFiniteWeights(model.tokenEmbedding, "token_embd")
-    for (b, block) in model.blocks.enumerated() {
+    for b in model.blocks.indices where !model.blocks.isCheckedFinite(b) {
+        let block = model.blocks[b]
         try requireFiniteWeights(Tensor(shape: [block.attnNorm.count], data: block.attnNorm), "blk.\(b).attn_norm")
         try requireFiniteWeights(Tensor(shape: [block.ffnNorm.count], data: block.ffnNorm), "blk.\(b).ffn_norm")
     }

@@ -75,13 +75,10 @@ func modelSummary(_ model: LlamaModel, title: String) -> [RichOutput] {
     var t = Table(columns: ["kind", "layer", "out", "in", "params"], title: "linear layers of each block (× \(model.blocks.count)), weights [out, in]:")
     var total = 0
     for k in LinearKind.allCases {
-        let shapes = Set(model.blocks.map { $0[k].shape })
-        let w = model.blocks.first.map { $0[k] }
-        let same = shapes.count == 1
-        t.rows.append([.string(k.rawValue), .string(k.ggufName),
-                       same ? .int(w?.shape[0] ?? 0) : .string("varies"), same ? .int(w?.shape[1] ?? 0) : .string("varies"),
-                       same ? .int(w?.count ?? 0) : .none])
-        total += model.blocks.reduce(0) { $0 + $1[k].count }
+        // Every layer of a kind has the configuration's shape (checked at load and by edits).
+        let shape = model.shape(k), params = shape.reduce(1, *)
+        t.rows.append([.string(k.rawValue), .string(k.ggufName), .int(shape[0]), .int(shape[1]), .int(params)])
+        total += model.blocks.count * params
     }
     let n = model.blocks.count * LinearKind.allCases.count
     let tail = "\(n) linear layers (\(String(format: "%.1f", Double(total) / 1e6))M weights): m[\"blk.3.ffn_down\"] is one, `layers m` lists all"
