@@ -1,26 +1,34 @@
 import AdaTensor
 
-/// Tensor element types of GGML/GGUF that ada reads.
+/// Tensor element types of GGML/GGUF that ada reads: every type llama.cpp's legacy and
+/// k-quant recipes write (and IQ4_NL). Block layouts and decoding: `GGMLDequant.swift`.
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
-    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q8_0 = 8, q4_K = 12, q6_K = 14, bf16 = 30
+    case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8
+    case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, iq4_nl = 20, bf16 = 30
 
-    /// Values per block and bytes per block.
+    /// Values per block: 1 for plain floats, 32 for the legacy types and IQ4_NL, 256 for k-quants.
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16: return 1
-        case .q4_0, .q4_1, .q8_0: return 32
-        case .q4_K, .q6_K: return 256
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .iq4_nl: return 32
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: return 256
         }
     }
 
+    /// Bytes per block (llama.cpp's `block_*` struct sizes).
     public var bytesPerBlock: Int {
         switch self {
         case .f32: return 4
         case .f16, .bf16: return 2
-        case .q4_0: return 18
+        case .q4_0, .iq4_nl: return 18
         case .q4_1: return 20
+        case .q5_0: return 22
+        case .q5_1: return 24
         case .q8_0: return 34
+        case .q2_K: return 84
+        case .q3_K: return 110
         case .q4_K: return 144
+        case .q5_K: return 176
         case .q6_K: return 210
         }
     }
@@ -32,19 +40,25 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         case .bf16: return "BF16"
         case .q4_0: return "Q4_0"
         case .q4_1: return "Q4_1"
+        case .q5_0: return "Q5_0"
+        case .q5_1: return "Q5_1"
         case .q8_0: return "Q8_0"
+        case .q2_K: return "Q2_K"
+        case .q3_K: return "Q3_K"
         case .q4_K: return "Q4_K"
+        case .q5_K: return "Q5_K"
         case .q6_K: return "Q6_K"
+        case .iq4_nl: return "IQ4_NL"
         }
     }
 
     /// Names of GGML types ada does not decode, for clearer errors.
     static func name(ofUnsupported raw: UInt32) -> String {
-        let names: [UInt32: String] = [6: "Q5_0", 7: "Q5_1", 9: "Q8_1", 10: "Q2_K", 11: "Q3_K",
-                                       13: "Q5_K", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS",
-                                       18: "IQ3_XXS", 19: "IQ1_S", 20: "IQ4_NL", 21: "IQ3_S",
-                                       22: "IQ2_S", 23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32",
-                                       27: "I64", 28: "F64", 29: "IQ1_M"]
+        let names: [UInt32: String] = [9: "Q8_1", 15: "Q8_K", 16: "IQ2_XXS", 17: "IQ2_XS",
+                                       18: "IQ3_XXS", 19: "IQ1_S", 21: "IQ3_S", 22: "IQ2_S",
+                                       23: "IQ4_XS", 24: "I8", 25: "I16", 26: "I32", 27: "I64",
+                                       28: "F64", 29: "IQ1_M", 34: "TQ1_0", 35: "TQ2_0",
+                                       39: "MXFP4", 40: "NVFP4", 41: "Q1_0"]
         return names[raw].map { "\($0) (type \(raw)), not supported" } ?? "unknown tensor type \(raw)"
     }
 }
@@ -310,121 +324,4 @@ public final class GGUFFile: @unchecked Sendable {
     public func string(_ key: String) -> String? { metadata[key]?.string }
     public func int(_ key: String) -> Int? { metadata[key]?.int }
     public func double(_ key: String) -> Double? { metadata[key]?.double }
-}
-
-/// Dequantization kernels for the GGML block formats.
-public enum Dequantize {
-    @inline(__always)
-    static func half(_ p: UnsafeRawBufferPointer, _ o: Int) -> Float {
-        HalfPrecision.float(fromHalfBits: p.loadUnaligned(fromByteOffset: o, as: UInt16.self).littleEndian)
-    }
-
-    public static func run(_ type: GGMLType, _ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>) {
-        let nBlocks = dst.count / type.blockSize
-        let bs = type.bytesPerBlock
-        switch type {
-        case .f32:
-            for i in 0..<dst.count { dst[i] = Float(bitPattern: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self).littleEndian) }
-        case .f16:
-            for i in 0..<dst.count { dst[i] = half(src, 2 * i) }
-        case .bf16:
-            for i in 0..<dst.count {
-                dst[i] = HalfPrecision.float(fromBFloat16Bits: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self).littleEndian)
-            }
-        case .q4_0:
-            for b in 0..<nBlocks {
-                let o = b * bs
-                let d = half(src, o)
-                for j in 0..<16 {
-                    let q = src[o + 2 + j]
-                    dst[b * 32 + j] = d * Float(Int(q & 0xF) - 8)
-                    dst[b * 32 + j + 16] = d * Float(Int(q >> 4) - 8)
-                }
-            }
-        case .q4_1:
-            for b in 0..<nBlocks {
-                let o = b * bs
-                let d = half(src, o), m = half(src, o + 2)
-                for j in 0..<16 {
-                    let q = src[o + 4 + j]
-                    dst[b * 32 + j] = d * Float(q & 0xF) + m
-                    dst[b * 32 + j + 16] = d * Float(q >> 4) + m
-                }
-            }
-        case .q8_0:
-            for b in 0..<nBlocks {
-                let o = b * bs
-                let d = half(src, o)
-                for j in 0..<32 {
-                    dst[b * 32 + j] = d * Float(Int8(bitPattern: src[o + 2 + j]))
-                }
-            }
-        case .q4_K: q4K(src, into: dst, blocks: nBlocks)
-        case .q6_K: q6K(src, into: dst, blocks: nBlocks)
-        }
-    }
-
-    /// Q4_K: 256 values in 8 sub-blocks of 32, each with a 6-bit scale and min.
-    static func q4K(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blocks nBlocks: Int) {
-        let bs = GGMLType.q4_K.bytesPerBlock
-        for b in 0..<nBlocks {
-            let o = b * bs
-            let d = half(src, o), dmin = half(src, o + 2)
-            let sc = o + 4, qs = o + 16
-            var y = b * 256
-            var q = qs
-            for j in stride(from: 0, to: 256, by: 64) {
-                let isb = j / 32
-                let (s1, m1) = scaleMinK4(src, sc, isb)
-                let (s2, m2) = scaleMinK4(src, sc, isb + 1)
-                let d1 = d * Float(s1), mm1 = dmin * Float(m1)
-                let d2 = d * Float(s2), mm2 = dmin * Float(m2)
-                for l in 0..<32 { dst[y + l] = d1 * Float(src[q + l] & 0xF) - mm1 }
-                for l in 0..<32 { dst[y + 32 + l] = d2 * Float(src[q + l] >> 4) - mm2 }
-                q += 32
-                y += 64
-            }
-        }
-    }
-
-    /// Q6_K: 256 values of 6 bits (low 4 bits in ql, high 2 in qh) with 16 int8 scales.
-    static func q6K(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableBufferPointer<Float>, blocks nBlocks: Int) {
-        let bs = GGMLType.q6_K.bytesPerBlock
-        for b in 0..<nBlocks {
-            let o = b * bs
-            let d = half(src, o + 208)
-            var ql = o, qh = o + 128, sc = o + 192
-            var y = b * 256
-            for _ in 0..<2 {
-                for l in 0..<32 {
-                    let isx = l / 16
-                    let h = src[qh + l]
-                    let q1 = Int((src[ql + l] & 0xF) | ((h & 3) << 4)) - 32
-                    let q2 = Int((src[ql + l + 32] & 0xF) | (((h >> 2) & 3) << 4)) - 32
-                    let q3 = Int((src[ql + l] >> 4) | (((h >> 4) & 3) << 4)) - 32
-                    let q4 = Int((src[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32
-                    let s = { (k: Int) in Float(Int8(bitPattern: src[sc + isx + k])) }
-                    dst[y + l] = d * s(0) * Float(q1)
-                    dst[y + l + 32] = d * s(2) * Float(q2)
-                    dst[y + l + 64] = d * s(4) * Float(q3)
-                    dst[y + l + 96] = d * s(6) * Float(q4)
-                }
-                y += 128
-                ql += 64
-                qh += 32
-                sc += 8
-            }
-        }
-    }
-
-    /// The 6-bit scale and min of sub-block `j` of a Q4_K block (12 packed bytes at `o`).
-    @inline(__always)
-    static func scaleMinK4(_ p: UnsafeRawBufferPointer, _ o: Int, _ j: Int) -> (UInt8, UInt8) {
-        if j < 4 {
-            return (p[o + j] & 63, p[o + j + 4] & 63)
-        }
-        let s = (p[o + j + 4] & 0xF) | ((p[o + j - 4] >> 6) << 4)
-        let m = (p[o + j + 4] >> 4) | ((p[o + j] >> 6) << 4)
-        return (s, m)
-    }
 }

@@ -174,8 +174,8 @@ struct MalformedGGUFTests {
     @Test func unknownAndUnsupportedTensorTypes() {
         let dir = TempDir()
         let data = [UInt8](repeating: 0, count: 4096)
-        let cases: [(UInt32, String)] = [(99, "unknown tensor type 99"), (6, "Q5_0"), (7, "Q5_1"),
-                                         (13, "Q5_K"), (0xFFFF_FFFF, "unknown")]
+        let cases: [(UInt32, String)] = [(99, "unknown tensor type 99"), (9, "Q8_1"), (15, "Q8_K"),
+                                         (23, "IQ4_XS"), (0xFFFF_FFFF, "unknown")]
         for (t, name) in cases {
             let bytes = gguf(tensors: 1, kvs: 0, body: { tensorInfo(&$0, "w", dims: [256], type: t) }, data: data)
             let path = dir.write(bytes, "type\(t).gguf")
