@@ -94,13 +94,32 @@ extension ModelView {
     }
 }
 
-/// How many bytes of materialized blocks one operation may keep: `ADA_MEMORY` (bytes, or
-/// with a K, M or G suffix), else a quarter of physical memory.
+/// How many bytes of materialized blocks one operation may keep: the process-wide setting
+/// (`override`, the language's `memory`), else `ADA_MEMORY` (bytes, or with a K, M or G
+/// suffix), else a quarter of physical memory.
 public enum MemoryBudget {
-    public static var bytes: Int {
-        if let s = ProcessInfo.processInfo.environment["ADA_MEMORY"], let b = parse(s) { return b }
-        return Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max)))
+    /// Where the budget in force comes from.
+    public enum Source: String, Sendable {
+        case setting, environment = "ADA_MEMORY", physical = "default"
     }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var setting: Int?
+
+    /// The process-wide budget that takes precedence over `ADA_MEMORY` (nil: none).
+    public static var override: Int? {
+        get { lock.withLock { setting } }
+        set { lock.withLock { setting = newValue.map { max($0, 0) } } }
+    }
+
+    /// The budget in force and where it comes from.
+    public static var current: (bytes: Int, source: Source) {
+        if let b = override { return (b, .setting) }
+        if let s = ProcessInfo.processInfo.environment["ADA_MEMORY"], let b = parse(s) { return (b, .environment) }
+        return (Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max))), .physical)
+    }
+
+    public static var bytes: Int { current.bytes }
 
     /// `123`, `512M`, `4G`, `64k` → bytes; nil when malformed or not positive.
     public static func parse(_ s: String) -> Int? {

@@ -1,5 +1,6 @@
 import AdaLang
 import AdaLibrary
+import AdaModel
 import AdaRender
 import AdaTensor
 import AdaTestSupport
@@ -149,6 +150,20 @@ struct InterpreterTests {
         let (it, _) = makeInterpreter()
         it.limits.maxSteps = 1000
         #expect(run("for i in range 100000 { x = i }", in: it).error?.message.hasPrefix("step limit reached") == true)
+    }
+
+    @Test func memorySettingRollsBackWithTheStatement() {
+        let (it, _) = makeInterpreter()
+        defer { MemoryBudget.override = nil }
+        #expect(run("memory \"1G\"", in: it).error == nil)
+        #expect(MemoryBudget.current.bytes == 1 << 30 && MemoryBudget.current.source == .setting)
+        // "2G" is set, then the bad size fails the statement: the 1G setting comes back.
+        let e = run("for s in [\"2G\", \"12X\"] { memory s }", in: it).error
+        #expect(e?.message.contains("'12X' is not a size") == true)
+        #expect(MemoryBudget.override == 1 << 30)
+        #expect(it.state.settings["memory"] == .int(1 << 30))
+        #expect(run("memory \"default\"", in: it).error == nil)
+        #expect(MemoryBudget.override == nil && it.state.settings["memory"] == nil)
     }
 
     @Test func interruptionRollsBack() {

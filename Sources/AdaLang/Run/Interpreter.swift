@@ -39,6 +39,8 @@ public struct InterpreterState {
     public var modelFiles: [LoadedModelFile] = []
     /// The model most recently loaded (the default tokenizer of `text` and `tokens`).
     public var lastModel: Value?
+    /// Session settings made by builtins (`memory`): restored with the variables.
+    public var settings: [String: Value] = [:]
 }
 
 extension InterpreterState {
@@ -49,10 +51,11 @@ extension InterpreterState {
         let historyCount: Int
         let modelFiles: [LoadedModelFile]
         let lastModel: Value?
+        let settings: [String: Value]
     }
 
     func checkpoint() -> Checkpoint {
-        Checkpoint(globals: globals, historyCount: history.count, modelFiles: modelFiles, lastModel: lastModel)
+        Checkpoint(globals: globals, historyCount: history.count, modelFiles: modelFiles, lastModel: lastModel, settings: settings)
     }
 
     mutating func restore(_ c: Checkpoint) {
@@ -60,6 +63,7 @@ extension InterpreterState {
         if history.count > c.historyCount { history.removeSubrange(c.historyCount...) }
         modelFiles = c.modelFiles
         lastModel = c.lastModel
+        settings = c.settings
     }
 }
 
@@ -95,6 +99,9 @@ public final class Interpreter {
     public var caches: [String: Any] = [:]
     /// When the builtin running now was called (monotonic seconds), for progress rates.
     public internal(set) var commandStart: Double = 0
+    /// Called with the settings after a failed statement restored them, so that a builtin
+    /// that mirrors a setting outside the interpreter (the engine's memory budget) puts it back.
+    public var settingsRestored: (([String: Value]) -> Void)?
 
     var frames: [[String: Value]] = []
     var files: [SourceFile] = []
@@ -107,6 +114,9 @@ public final class Interpreter {
     }
 
     public var globals: [String: Value] { state.globals }
+
+    /// Sets (nil: removes) a session setting; a failed statement restores it.
+    public func setSetting(_ name: String, _ value: Value?) { state.settings[name] = value }
 
     // MARK: Running
 
@@ -166,6 +176,7 @@ public final class Interpreter {
             return nil
         } catch {
             state.restore(saved)
+            settingsRestored?(state.settings)
             let e: AdaError
             switch error {
             case let a as AdaError: e = a
@@ -212,7 +223,11 @@ public final class Interpreter {
                 files = [program.file]
                 frames = []
                 defer { files = [] }
-                do { last = try eval(e) } catch { state.restore(saved); throw error }
+                do { last = try eval(e) } catch {
+                    state.restore(saved)
+                    settingsRestored?(state.settings)
+                    throw error
+                }
                 state.history.append(program.text(of: s))
             } else {
                 if let err = executeTopLevel(s, in: program, show: false) { throw err }

@@ -5,8 +5,9 @@ import AdaTensor
 import Foundation
 
 /// Editing models as views: replace one layer, merge layers of several models, and compare
-/// two quantized models module by module. Every edit makes a new view that shares the base
-/// and the unchanged layers (a packed layer taken from a quantized model stays packed).
+/// two models layer by layer. Every edit makes a new view that shares the base and the
+/// unchanged layers (a packed layer taken from a quantized model stays packed); an edit of a
+/// quantized model keeps its record, less the modules that are no longer quantized.
 public enum EditLibrary: NativeLibrary {
     public static func register(in r: Registry) {
         r.register(replaceCommand)
@@ -17,7 +18,7 @@ public enum EditLibrary: NativeLibrary {
     static var replaceCommand: Builtin {
         Builtin(
             name: "replace", category: "model", summary: "A model with one linear layer replaced by a tensor or by another model's layer.",
-            help: "The result is a new model; the original is unchanged and shares every other layer with it. A tensor must have the layer's shape [out, in] and finite values; a model must have the same layer shape, and its layer is taken as it is stored (a quantized layer stays packed). The result is a model (its quantization record, if any, is not carried over: `merge` keeps it).",
+            help: "The result is a new model; the original is unchanged and shares every other layer with it. A tensor must have the layer's shape [out, in] and finite values; a model must have the same layer shape, and its layer is taken as it is stored (a quantized layer stays packed). Replacing a layer of a quantized model gives a quantized model: a layer from another quantized model brings its record (bits, group, dim, weight MSE); a tensor or a full-precision layer drops the module's record, so it counts as kept (16 bits per weight in bpw).",
             examples: ["m2 = replace m \"blk.3.attn_v\" (zeros [192, 576])", "m3 = replace m \"blk.3.attn_v\" q"],
             params: [Param("model", .model, doc: "the model to edit"),
                      Param("layer", .string, doc: "a linear layer name such as blk.3.attn_v"),
@@ -25,6 +26,7 @@ public enum EditLibrary: NativeLibrary {
             returns: "a model",
             run: { a, _ in
                 let mv = try a.modelValue("model")
+                var source: (any ModelValue)? = nil
                 let id = try a.layerID("layer", in: mv.view)
                 let shape = mv.view.base[id].shape
                 let layer: any LayerOverlay
@@ -39,36 +41,39 @@ public enum EditLibrary: NativeLibrary {
                     let src = try a.modelValue("with")
                     try sameShapes(a, "with", mv.view, src.view)
                     layer = src.view.layer(id)
+                    source = src
                 }
-                return .object(LoadedModel(view: mv.view.replacing(id, with: layer), name: "\(mv.name), \(id) replaced"))
+                let view = mv.view.replacing(id, with: layer), name = "\(mv.name), \(id) replaced"
+                if let q = mv as? QuantizedModelValue { return edited(q, view: view, taken: [id: source], name: name) }
+                return .object(LoadedModel(view: view, name: name))
             })
     }
 
     static var mergeCommand: Builtin {
         Builtin(
             name: "merge", category: "model", summary: "A model taking the layers that patterns (or a table) select from other models.",
-            help: "merge a b only=\"v\" takes b's v layers and keeps the rest of a; skip= leaves modules out; without only=/skip= every linear layer comes from b. With a list of models and by=, a table with a `layer` (or `module`) column and a `from` column (the index of the model in the list) picks each listed layer's source. When a and the sources are quantized models of the same original, the result is a quantized model whose record (choices, bits, errors, bits per weight) is the merged record, so mixed-precision models can be built from uniform runs.",
+            help: "merge a b only=\"v\" takes b's v layers and keeps the rest of a; skip= leaves modules out; without only=/skip= every linear layer comes from b. With a list of models and by=, a table with a `layer` (or `module`) column and a `from` column (the index of the model in the list) picks each listed layer's source. When a is a quantized model, so is the result, and its record (choices, bits, errors, bits per weight, kept) is the merged record: a module taken from a quantized model brings its report, so mixed-precision models can be built from uniform runs; a module taken from a full-precision model is kept at full precision.",
             examples: ["mixed = merge q3 q4 only=[\"v\", \"down\"]", "merge q3 [q3, q4] by=t"],
             params: [Param("model", .model, doc: "the model whose layers are kept unless selected"),
                      Param("from", .oneOf([.model, .list(.model)]), doc: "the model to take layers from, or a list of models (with by=)"),
                      Param("only", .oneOf([.string, .list(.string)]), default: .none, doc: "layer patterns of the layers to take (\"v\", \"blk.*.attn_v\", \"blk.0-3.*\")"),
                      Param("skip", .oneOf([.string, .list(.string)]), default: .none, doc: "layer patterns of the layers not to take"),
                      Param("by", .table, default: .none, doc: "a table of layer and from (index into the list of models)")],
-            returns: "a model (a quantized model when every part is one)",
+            returns: "a model (a quantized model when the first is one)",
             run: { a, _ in try merge(a) })
     }
 
     static var diffCommand: Builtin {
         Builtin(
-            name: "diff", category: "model", summary: "The modules where two quantized models differ: grouping, bits, group size or weight error.",
-            help: "One row per module whose dimension, bits or group differ, or whose weight MSE differs by more than `tol` (relative); all=true lists every module. A module kept at full precision shows dim `fp`.",
-            examples: ["diff q1 q2", "diff rtn gptq all=true"],
-            params: [Param("a", .object("quantized model"), doc: "a quantized model"),
-                     Param("b", .object("quantized model"), doc: "another quantized model of the same original"),
-                     Param("tol", .number, default: .number(1e-6), doc: "relative difference of weight MSE that counts"),
-                     Param("all", .bool, default: .bool(false), doc: "list every module, not only those that differ")],
-            returns: "a table (module, dim_a, dim_b, bits_a, bits_b, group_a, group_b, mse_a, mse_b)",
-            run: { a, _ in try diff(a) })
+            name: "diff", category: "model", summary: "The linear layers where two models of the same shape differ: how each holds the layer, and by how much they differ.",
+            help: "Any two models with the same layer shapes: loaded, edited (replace, merge) or quantized. One row per layer that the two hold differently or whose weights differ by more than `tol`; all=true lists every layer. `a` and `b` say how each model holds the layer: its spec when quantized (w3 g128 oc), `base` for the weights of the model it was loaded as, `replaced` for another tensor. rel_diff is ‖Wa − Wb‖ / ‖Wa‖ (Frobenius norms); mse_a and mse_b are each layer's mean squared difference from its model's base weights (0 for `base`). The layers are compared one at a time, never a whole model in Float32.",
+            examples: ["diff q1 q2", "diff m (merge q m only=\"v\")", "diff rtn gptq all=true", "filter (diff q3 q4) b=\"w4 g128 oc\""],
+            params: [Param("a", .model, doc: "a model"),
+                     Param("b", .model, doc: "a model with the same layer shapes"),
+                     Param("tol", .number, default: .number(0), doc: "rel_diff above which layers held alike count as different"),
+                     Param("all", .bool, default: .bool(false), doc: "list every layer, not only those that differ")],
+            returns: "a table (module, a, b, rel_diff, mse_a, mse_b)",
+            run: { a, ctx in try diff(a, ctx) })
     }
 }
 
@@ -147,46 +152,81 @@ private func merge(_ a: Arguments) throws -> Value {
     for (id, i) in pick { view.set(id, sources[i].view.layer(id)) }
     let what = pick.count == 1 ? pick.keys.first!.description : "\(pick.count) layers"
     let name = "\(target.name) + \(what) from \(sources.count == 1 ? sources[0].name : "\(sources.count) models")"
-    // Quantized parts of one original: merge their records too.
     if let tq = target as? QuantizedModelValue {
-        let qs = sources.compactMap { $0 as? QuantizedModelValue }
-        if qs.count == sources.count {
-            var reports = Dictionary(uniqueKeysWithValues: tq.quantized.reports.map { ($0.id, $0) })
-            var layers = tq.quantized.layers
-            for (id, i) in pick {
-                reports[id] = qs[i].quantized.reports.first { $0.id == id }
-                layers[id] = qs[i].quantized.layers[id]
-            }
-            let q = QuantizedModel(view: view, options: tq.quantized.options, reports: reports.values.sorted { $0.id < $1.id },
-                                   layers: layers, timings: tq.quantized.timings)
-            return .object(QuantizedModelValue(q, base: tq.base, name: name))
-        }
+        return edited(tq, view: view, taken: pick.mapValues { sources[$0] }, name: name)
     }
     return .object(LoadedModel(view: view, name: name))
 }
 
-private func diff(_ a: Arguments) throws -> Value {
-    guard case .object(let oa) = a["a"], let qa = oa as? QuantizedModelValue else { throw a.error("a", "expected a quantized model") }
-    guard case .object(let ob) = a["b"], let qb = ob as? QuantizedModelValue else { throw a.error("b", "expected a quantized model") }
-    try sameShapes(a, "b", qa.view, qb.view)
-    let tol = try a.number("tol")
-    let all: Bool
-    if case .bool(let b) = a["all"] { all = b } else { all = false }
-    let ra = Dictionary(uniqueKeysWithValues: qa.quantized.reports.map { ($0.id, $0) })
-    let rb = Dictionary(uniqueKeysWithValues: qb.quantized.reports.map { ($0.id, $0) })
-    var t = Table(columns: ["module", "dim_a", "dim_b", "bits_a", "bits_b", "group_a", "group_b", "mse_a", "mse_b"],
-                  title: "\(qa.name) vs \(qb.name)")
-    func cells(_ r: ModuleReport?) -> (Value, Value, Value, Value) {
-        guard let r else { return (.string("fp"), .none, .none, .number(0)) }
-        return (.string(r.dim.rawValue), .int(r.bits), .int(r.group), .number(r.weightMSE))
+/// `target` edited into `view`, its layers `taken` from other models (nil: a tensor): a
+/// quantized model whose record keeps target's reports, takes a source's report, packed layer
+/// and plan entry for a module quantized there, and drops the others (now full precision,
+/// so kept); a plain model when no quantized module is left.
+private func edited(_ target: QuantizedModelValue, view: ModelView, taken: [LinearID: (any ModelValue)?], name: String) -> Value {
+    let tq = target.quantized
+    var reports = Dictionary(uniqueKeysWithValues: tq.reports.map { ($0.id, $0) })
+    var layers = tq.layers
+    var plan = Dictionary(uniqueKeysWithValues: tq.reports.compactMap { r in tq.options.module(r.id).map { (r.id, $0) } })
+    for (id, src) in taken {
+        let sq = (src.flatMap { $0 as? QuantizedModelValue })?.quantized
+        let r = sq?.reports.first { $0.id == id }
+        reports[id] = r
+        layers[id] = r == nil ? nil : sq?.layers[id]
+        plan[id] = r == nil ? nil : sq?.options.module(id)
     }
-    for id in qa.view.linearIDs {
-        let x = ra[id], y = rb[id]
-        let (da, ba, ga, ma) = cells(x), (db, bb, gb, mb) = cells(y)
-        let ea = x?.weightMSE ?? 0, eb = y?.weightMSE ?? 0
-        let mseDiffers = abs(ea - eb) > tol * max(abs(ea), abs(eb), .leastNonzeroMagnitude)
-        let differs = da != db || ba != bb || ga != gb || mseDiffers
-        if all || differs { t.rows.append([.string(id.description), da, db, ba, bb, ga, gb, ma, mb]) }
+    guard !reports.isEmpty else { return .object(LoadedModel(view: view, name: name)) }
+    var options = tq.options
+    options.plan = QuantPlan(modules: plan)
+    let q = QuantizedModel(view: view, options: options, reports: reports.values.sorted { $0.id < $1.id }, layers: layers, timings: tq.timings)
+    return .object(QuantizedModelValue(q, base: target.base, name: name))
+}
+
+private func diff(_ a: Arguments, _ ctx: Context) throws -> Value {
+    let (ma, mb) = (try a.modelValue("a"), try a.modelValue("b"))
+    try sameShapes(a, "b", ma.view, mb.view)
+    let tol = try a.number("tol")
+    guard tol >= 0 else { throw a.error("tol", "tol is a relative difference: 0 or more, got \(formatNumber(tol))") }
+    let all = try a.bool("all")
+    var t = Table(columns: ["module", "a", "b", "rel_diff", "mse_a", "mse_b"],
+                  title: "\(ma.name) vs \(mb.name)")
+    let (va, vb) = (ma.view, mb.view)
+    for blk in 0..<va.blockCount {
+        try ctx.checkCancelled()
+        for k in LinearKind.allCases {
+            let id = LinearID(block: blk, kind: k)
+            let (wa, wb) = (va.weight(id), vb.weight(id))
+            let (fa, fb) = (held(va, id, wa), held(vb, id, wb))
+            let d = weightDiff(wa, wb, va.base[id], vb.base[id])
+            if all || fa != fb || d.rel > tol {
+                t.rows.append([.string(id.description), .string(fa), .string(fb), .number(d.rel), .number(d.mseA), .number(d.mseB)])
+            }
+        }
+        ctx.progress("diff", blk + 1, va.blockCount)
     }
     return .object(TableValue(t))
+}
+
+/// How `view` holds layer `id` (weights `w`): the spec of a packed layer, `base` for the
+/// base model's weights, `replaced` for another tensor.
+private func held(_ view: ModelView, _ id: LinearID, _ w: Tensor) -> String {
+    switch view.overlay[id] {
+    case nil: return "base"
+    case let p as PackedLayer: return p.spec.description
+    default: return w == view.base[id] ? "base" : "replaced"
+    }
+}
+
+/// ‖a − b‖ / ‖a‖ (0 when both are zero), and the mean squared differences of `a` from `baseA`
+/// and of `b` from `baseB`, accumulated in Float64.
+private func weightDiff(_ a: Tensor, _ b: Tensor, _ baseA: Tensor, _ baseB: Tensor) -> (rel: Double, mseA: Double, mseB: Double) {
+    var (na, nd, ea, eb) = (0.0, 0.0, 0.0, 0.0)
+    for i in 0..<a.count {
+        let (x, y) = (Double(a.data[i]), Double(b.data[i]))
+        na += x * x
+        nd += (x - y) * (x - y)
+        ea += (x - Double(baseA.data[i])) * (x - Double(baseA.data[i]))
+        eb += (y - Double(baseB.data[i])) * (y - Double(baseB.data[i]))
+    }
+    let n = Double(max(a.count, 1))
+    return (nd == 0 ? 0 : nd.squareRoot() / na.squareRoot(), ea / n, eb / n)
 }

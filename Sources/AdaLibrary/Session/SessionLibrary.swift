@@ -2,12 +2,13 @@ import AdaLang
 import AdaModel
 import Foundation
 
-/// The session: history, save (a replayable script or a notebook), vars.
+/// The session: history, save (a replayable script or a notebook), vars, and its settings (memory).
 public enum SessionLibrary: NativeLibrary {
     public static func register(in r: Registry) {
         r.register(historyCommand)
         r.register(saveCommand)
         r.register(varsCommand)
+        r.register(memoryCommand)
     }
 
     static var historyCommand: Builtin {
@@ -83,6 +84,49 @@ public enum SessionLibrary: NativeLibrary {
                 return .object(TableValue(t))
             })
     }
+}
+
+extension SessionLibrary {
+    static var memoryCommand: Builtin {
+        Builtin(
+            name: "memory", category: "session", summary: "Show or set the memory budget for materialized blocks.",
+            help: "The budget bounds the Float32 blocks a long command keeps (evaluate keeps each block's dequantized layers while they fit, dropping the least recently used). memory shows the budget in force and where it comes from: `setting` (set with memory in this session), `ADA_MEMORY` (the environment variable) or `default` (a quarter of physical memory). memory \"2G\" sets it for the rest of the session (K, M, G: powers of 1024; a number is bytes); memory \"default\" drops the setting. A statement that fails puts the previous setting back, and a saved session replays the call.",
+            examples: ["memory", "memory \"2G\"", "memory 536870912", "(memory).bytes", "memory \"default\""],
+            params: [Param("size", .oneOf([.string, .int]), default: .none, doc: "bytes, a size (\"512M\", \"2G\") or \"default\"; none: only show it")],
+            returns: "a record {bytes, size, source}",
+            run: { a, ctx in
+                let it = ctx.interpreter
+                switch a["size"] {
+                case .string(let s) where s.trimmingCharacters(in: .whitespaces).lowercased() == "default":
+                    it.setSetting("memory", nil)
+                case .string(let s):
+                    guard let b = MemoryBudget.parse(s) else {
+                        throw a.error("size", "'\(s)' is not a size: write bytes, or a whole number with K, M or G (\"512M\", \"2G\")")
+                    }
+                    it.setSetting("memory", .int(b))
+                case .none: break
+                default:
+                    let b = try a.int("size", min: 1)
+                    it.setSetting("memory", .int(b))
+                }
+                if a.isGiven("size") {
+                    let apply = { (s: [String: Value]) in MemoryBudget.override = s["memory"]?.integer }
+                    apply(it.state.settings)
+                    it.settingsRestored = apply
+                }
+                let (bytes, source) = MemoryBudget.current
+                return .record(Record([("bytes", .int(bytes)), ("size", .string(sizeText(bytes))), ("source", .string(source.rawValue))]))
+            })
+    }
+}
+
+/// `2 GiB`, `1.5 MiB`, `512 bytes`.
+func sizeText(_ b: Int) -> String {
+    for (unit, shift) in [("GiB", 30), ("MiB", 20), ("KiB", 10)] where b >= 1 << shift {
+        let v = Double(b) / Double(1 << shift)
+        return (v == v.rounded() ? String(Int(v)) : String(format: "%.1f", v)) + " " + unit
+    }
+    return "\(b) byte\(b == 1 ? "" : "s")"
 }
 
 /// Writes a saved session atomically (a temporary file, then a rename); refuses to replace

@@ -1,0 +1,3 @@
+# diff with a negative tolerance.
+m = load
+diff m m tol=-1

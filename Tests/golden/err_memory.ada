@@ -1,0 +1,2 @@
+# memory with a size that is not one.
+memory "2X"
