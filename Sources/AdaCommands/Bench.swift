@@ -211,14 +211,14 @@ struct Results: ParsableCommand {
             }
             var md = "| method | dim | " + configs.map { "w\($0.0) g\($0.1)" }.joined(separator: " | ") + " |\n"
             md += "|---|---|" + configs.map { _ in "---:" }.joined(separator: "|") + "|\n"
-            md += "| FP (dequantized Q4_1) | – | " + configs.map { _ in String(format: "%.2f", fp) }.joined(separator: " | ") + " |\n"
+            md += "| FP (dequantized file) | – | " + configs.map { _ in String(format: "%.2f", fp) }.joined(separator: " | ") + " |\n"
             for method in ["rtn", "gptq"] {
                 for dim in ["oc", "ic", "ada"] {
                     let name = dim == "oc" ? "per-OC" : dim == "ic" ? "per-IC" : "AdaDim"
                     md += "| \(method.uppercased()) | \(name) | " + table["\(method) \(dim)"]!.map { String(format: "%.2f", $0) }.joined(separator: " | ") + " |\n"
                 }
             }
-            md += "\nAdaDim choices (modules that chose per-IC, of 30 blocks each):\n\n"
+            md += "\nAdaDim choices (modules that chose per-IC, of \(m.blocks.count) blocks each):\n\n"
             md += "| config | " + LinearKind.allCases.map(\.rawValue).joined(separator: " | ") + " | total |\n"
             md += "|---|" + LinearKind.allCases.map { _ in "---:" }.joined(separator: "|") + "|---:|\n"
             md += choices.joined(separator: "\n") + "\n"

@@ -92,7 +92,8 @@ public func headNLLs(model: LlamaModel, hidden: Tensor, window: [Int32], chunk: 
 }
 
 /// Perplexity with the protocol of ada: tokenize the text, cut `windows` non-overlapping
-/// windows of `ctx` tokens, no BOS, loss on positions 2…ctx of each window.
+/// windows of `ctx` tokens, no BOS (for a model whose tokenizer adds one, BOS replaces each
+/// window's first token), loss on positions 2…ctx of each window.
 public func perplexity(model: LlamaModel, tokens: [Int32], windows: Int, ctx: Int,
                        progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> PerplexityResult {
     try perplexity(view: ModelView(base: model), tokens: tokens, windows: windows, ctx: ctx, progress: progress,
@@ -106,7 +107,15 @@ public func perplexity(model: LlamaModel, tokens: [Int32], windows: Int, ctx: In
 /// `progress(done, total)` counts the blocks, then the windows through the output head.
 public func perplexity(view: ModelView, tokens: [Int32], windows: Int, ctx: Int,
                        progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> PerplexityResult {
-    let ws = try evaluationWindows(tokens, windows: windows, ctx: ctx)
+    // A model whose tokenizer adds BOS (Gemma) sees BOS first in every window, in place of
+    // the window's first token (as llama.cpp's protocol does); SmolLM2's adds none.
+    let bos = view.base.tokenizer.bosID
+    let ws = try evaluationWindows(tokens, windows: windows, ctx: ctx).map { w in
+        guard let bos else { return w }
+        var b = w
+        b[0] = bos
+        return b
+    }
     let start = DispatchTime.now()
     let steps = view.blockCount + ws.count
     let hidden = try view.finalHiddens(ws, progress: { b, _ in progress?(b, steps) }, shouldStop: shouldStop)

@@ -61,7 +61,7 @@ public struct ScoringTimes: Sendable {
 /// The harness's split of a text pair into tokens (lm-evaluation-harness `_encode_pair`):
 /// trailing spaces of the context move to the continuation, the whole string is tokenized,
 /// and the continuation is what follows the tokens of the context alone.
-public func encodePair(_ tokenizer: BPETokenizer, context: String, continuation: String) -> TokenRequest {
+public func encodePair(_ tokenizer: any TextTokenizer, context: String, continuation: String) -> TokenRequest {
     var ctx = Substring(context)
     var cont = continuation
     var moved = ""
@@ -151,18 +151,16 @@ public final class PackedForward {
         let maxN = segments.map(\.tokens.count).max() ?? 0
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, c.numHeads * maxN * (p0 + maxN)))
         defer { scores.deallocate() }
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = c.arch.attentionScale ?? 1 / Float(hd).squareRoot()
         var keysOut: [Tensor] = [], valuesOut: [Tensor] = []
 
         var x = model.embed(tokens)
         for l in 0..<model.blocks.count {
             let w = blocks.block(l)
             let xn = Forward.rmsNorm(x, weight: w.attnNorm, eps: c.rmsNormEps)
-            var q = Forward.linear(xn, w.q)
-            var k = Forward.linear(xn, w.k)
+            let q = model.rotated(.q, xn, w.q, block: w, rope: table!, positions: positions)
+            let k = model.rotated(.k, xn, w.k, block: w, rope: table!, positions: positions)
             let v = Forward.linear(xn, w.v)
-            Forward.applyRoPE(&q, heads: c.numHeads, headDim: c.headDim, table: table!, positions: positions)
-            Forward.applyRoPE(&k, heads: c.numKVHeads, headDim: c.headDim, table: table!, positions: positions)
             if capture { keysOut.append(k); valuesOut.append(v) }
             var ctx = Tensor(zeros: [tokens.count, qw])
             let pk = prefix?.keys[l], pv = prefix?.values[l]
@@ -207,12 +205,9 @@ public final class PackedForward {
                     }
                 }
             }}}}}}
-            var hres = Forward.linear(ctx, w.o)
-            hres.add(x)
+            let hres = model.residual(x, Forward.linear(ctx, w.o), postNorm: w.postAttnNorm)
             let mlpIn = Forward.rmsNorm(hres, weight: w.ffnNorm, eps: c.rmsNormEps)
-            var out = Forward.linear(model.mlpActivation(w, mlpIn), w.down)
-            out.add(hres)
-            x = out
+            x = model.residual(hres, Forward.linear(model.mlpActivation(w, mlpIn), w.down), postNorm: w.postFFNNorm)
         }
         return (x, keysOut, valuesOut)
     }

@@ -23,7 +23,11 @@ public struct BlockStore: RandomAccessCollection, MutableCollection, Sendable {
     /// Blocks built in memory.
     public init(_ blocks: [LlamaBlock]) {
         count = blocks.count
-        held = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { ($0.offset, $0.element) })
+        held = Dictionary(uniqueKeysWithValues: blocks.enumerated().map { i, b in
+            var blk = b
+            blk.index = i
+            return (i, blk)
+        })
         source = nil
     }
 
@@ -43,7 +47,11 @@ public struct BlockStore: RandomAccessCollection, MutableCollection, Sendable {
             guard let source else { preconditionFailure("block \(b) of \(count) is neither held nor in a file") }
             return source.block(b)
         }
-        set { held[b] = newValue }
+        set {
+            var blk = newValue
+            blk.index = b
+            held[b] = blk
+        }
     }
 
     /// One linear layer, dequantized alone when its block is not decoded already.
@@ -67,7 +75,21 @@ public struct BlockStore: RandomAccessCollection, MutableCollection, Sendable {
 extension LlamaBlock {
     /// Bytes of its Float32 weights.
     public var byteCount: Int {
-        4 * (attnNorm.count + ffnNorm.count + LinearKind.allCases.reduce(0) { $0 + self[$1].count })
+        let norms = [qNorm, kNorm, postAttnNorm, postFFNNorm].reduce(attnNorm.count + ffnNorm.count) { $0 + ($1?.count ?? 0) }
+        return 4 * (norms + LinearKind.allCases.reduce(0) { $0 + self[$1].count })
+    }
+
+    /// Sets norm `bw` (one of the optional norms, or attn/ffn).
+    mutating func setNorm(_ bw: BlockWeight, _ v: [Float]) {
+        switch bw {
+        case .attnNorm: attnNorm = v
+        case .ffnNorm: ffnNorm = v
+        case .qNorm: qNorm = v
+        case .kNorm: kNorm = v
+        case .postAttnNorm: postAttnNorm = v
+        case .postFFNNorm: postFFNNorm = v
+        case .linear(let k): self[k] = Tensor(shape: self[k].shape, data: v)
+        }
     }
 }
 
@@ -81,6 +103,8 @@ public final class BlockSource: @unchecked Sendable {
     public let checkedFinite: Bool
     /// The cache's budget in bytes (nil: `MemoryBudget.bytes` at each decode).
     public let budget: Int?
+    /// The family's norms besides `attn_norm` and `ffn_norm`.
+    let extraNorms: [BlockWeight]
     private let name: (Int, BlockWeight) -> String
     private let transform: (Int, BlockWeight, Tensor) -> Tensor
     private var kept: [Int: LlamaBlock] = [:]
@@ -90,12 +114,14 @@ public final class BlockSource: @unchecked Sendable {
     /// Blocks decoded from the file since it was opened (cache misses), for benchmarks.
     public private(set) var decodes = 0
 
-    init(file: GGUFFile, count: Int, checkedFinite: Bool, budget: Int? = nil, name: @escaping (Int, BlockWeight) -> String,
+    init(file: GGUFFile, count: Int, checkedFinite: Bool, budget: Int? = nil, extraNorms: [BlockWeight] = [],
+         name: @escaping (Int, BlockWeight) -> String,
          transform: @escaping (Int, BlockWeight, Tensor) -> Tensor = { _, _, t in t }) {
         self.file = file
         self.count = count
         self.checkedFinite = checkedFinite
         self.budget = budget
+        self.extraNorms = extraNorms
         self.name = name
         self.transform = transform
     }
@@ -142,9 +168,11 @@ public final class BlockSource: @unchecked Sendable {
     func decode(_ b: Int) -> LlamaBlock {
         lock.withLock { decodes += 1 }
         let w = { (bw: BlockWeight) in self.weight(b, bw) }
-        return LlamaBlock(attnNorm: w(.attnNorm).data, ffnNorm: w(.ffnNorm).data, q: w(.linear(.q)), k: w(.linear(.k)),
-                          v: w(.linear(.v)), o: w(.linear(.o)), gate: w(.linear(.gate)), up: w(.linear(.up)),
-                          down: w(.linear(.down)))
+        var blk = LlamaBlock(attnNorm: w(.attnNorm).data, ffnNorm: w(.ffnNorm).data, q: w(.linear(.q)), k: w(.linear(.k)),
+                             v: w(.linear(.v)), o: w(.linear(.o)), gate: w(.linear(.gate)), up: w(.linear(.up)),
+                             down: w(.linear(.down)), index: b)
+        for bw in extraNorms { blk.setNorm(bw, w(bw).data) }
+        return blk
     }
 
     /// One tensor of block `b`, dequantized; the pages of the file it was read from are
@@ -177,10 +205,10 @@ extension BlockSource {
         for b in 0..<count {
             let blk = decode(b)
             if !options.allowNonFinite {
-                let weights: [(BlockWeight, Tensor)] = [(.attnNorm, Tensor(shape: [blk.attnNorm.count], data: blk.attnNorm)),
-                                                        (.ffnNorm, Tensor(shape: [blk.ffnNorm.count], data: blk.ffnNorm))]
-                    + LinearKind.allCases.map { (.linear($0), blk[$0]) }
-                for (bw, t) in weights { try checkFinite(t, file: file.path, name: name(b, bw), options: options) }
+                for bw in [.attnNorm, .ffnNorm] + extraNorms + LinearKind.allCases.map({ BlockWeight.linear($0) }) {
+                    guard let t = blk.tensor(bw) else { continue }
+                    try checkFinite(t, file: file.path, name: name(b, bw), options: options)
+                }
             }
             offer(b, blk)
         }

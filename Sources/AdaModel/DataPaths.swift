@@ -24,6 +24,7 @@ public enum DataPaths {
     /// Built-in model names.
     public static let models: [String: String] = [
         "smollm2": "models/SmolLM2-135M-Instruct.Q4_1.gguf",
+        "gemma3": "models/gemma-3-270m-q4_k_m.gguf",
     ]
 
     /// Built-in text names (`austen:NAME`); short aliases for the two used most.

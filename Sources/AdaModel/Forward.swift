@@ -7,18 +7,31 @@ struct UnsafeMutableSendablePointer: @unchecked Sendable {
     init(_ p: UnsafeMutablePointer<Float>) { pointer = p }
 }
 
-/// cos/sin of RoPE angles for positions 0..<T, adjacent-pair convention:
-/// pair i of a head rotates (x[2i], x[2i+1]) by `p · θ^(−2i/d)`.
+/// cos/sin of RoPE angles for positions 0..<T: pair i of a head rotates by `p · θ^(−2i/d)`.
+/// Families with a second base for their sliding-window layers keep its angles too
+/// (`table(forLayer:_:)` picks one).
 public struct RoPETable: Sendable {
     public let positions: Int
     public let half: Int
     /// `cos[p · half + i]`, `sin[p · half + i]`: the angle of pair `i` at position `p`.
     public let cos: [Float]
     public let sin: [Float]
+    /// The angles for the local layers' base, when it differs.
+    let local: (cos: [Float], sin: [Float])?
 
-    public init(positions: Int, headDim: Int, theta: Float) {
+    public init(positions: Int, headDim: Int, theta: Float, localTheta: Float? = nil) {
         self.positions = positions
         half = headDim / 2
+        (cos, sin) = Self.angles(positions: positions, headDim: headDim, theta: theta)
+        local = localTheta.map { Self.angles(positions: positions, headDim: headDim, theta: $0) }
+    }
+
+    private init(positions: Int, half: Int, cos: [Float], sin: [Float]) {
+        (self.positions, self.half, self.cos, self.sin, local) = (positions, half, cos, sin, nil)
+    }
+
+    static func angles(positions: Int, headDim: Int, theta: Float) -> (cos: [Float], sin: [Float]) {
+        let half = headDim / 2
         var c = [Float](repeating: 0, count: positions * half)
         var s = c
         for i in 0..<half {
@@ -29,8 +42,13 @@ public struct RoPETable: Sendable {
                 s[p * half + i] = Float(Foundation.sin(a))
             }
         }
-        cos = c
-        sin = s
+        return (c, s)
+    }
+
+    /// The table of layer `l`: the local base's angles for a sliding-window layer.
+    public func table(forLayer l: Int, _ arch: ArchSpec) -> RoPETable {
+        guard let local, !arch.isGlobal(l) else { return self }
+        return RoPETable(positions: positions, half: half, cos: local.cos, sin: local.sin)
     }
 }
 
@@ -94,7 +112,9 @@ public enum Forward {
 
     /// Rotates each head of `x: [T, heads·headDim]` in place; row `r` is at position `r`, or at
     /// `positions[r]` when given (packed segments restart their positions).
-    public static func applyRoPE(_ x: inout Tensor, heads: Int, headDim: Int, table: RoPETable, positions: [Int]? = nil) {
+    /// `layout` pairs dimensions `(2i, 2i+1)` (adjacent) or `(i, i + headDim/2)` (NEOX).
+    public static func applyRoPE(_ x: inout Tensor, heads: Int, headDim: Int, table: RoPETable, positions: [Int]? = nil,
+                                 layout: ArchSpec.RoPELayout = .adjacent) {
         let (t, width) = x.matrixShape
         if let positions {
             precondition(positions.count == t && positions.allSatisfy { $0 >= 0 && $0 < table.positions },
@@ -103,6 +123,8 @@ public enum Forward {
             precondition(t <= table.positions, "RoPE table has \(table.positions) positions, need \(t)")
         }
         let half = headDim / 2
+        // Offsets of the two members of pair i.
+        let (stride, second) = layout == .adjacent ? (2, 1) : (1, half)
         x.data.withUnsafeMutableBufferPointer { p in
             table.cos.withUnsafeBufferPointer { c in
                 table.sin.withUnsafeBufferPointer { s in
@@ -112,9 +134,10 @@ public enum Forward {
                             let base = r * width + h * headDim
                             for i in 0..<half {
                                 let cs = c[pos * half + i], sn = s[pos * half + i]
-                                let a = p[base + 2 * i], b = p[base + 2 * i + 1]
-                                p[base + 2 * i] = a * cs - b * sn
-                                p[base + 2 * i + 1] = a * sn + b * cs
+                                let ia = base + stride * i, ib = ia + second
+                                let a = p[ia], b = p[ib]
+                                p[ia] = a * cs - b * sn
+                                p[ib] = a * sn + b * cs
                             }
                         }
                     }
@@ -129,14 +152,18 @@ public enum Forward {
     /// rows and only over the keys a block can see (rows `r0..<r1` need keys `0..<r1`), so
     /// the masked upper triangle is mostly never computed (about 5/8 of the full work at
     /// T = 512); the softmax writes the masked entries as zeros.
-    public static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, headDim: Int) -> Tensor {
+    /// With `window`, query `r` sees keys `r − window + 1 … r` only (sliding-window layers);
+    /// `scale` multiplies q·k (default 1/√headDim).
+    public static func attention(q: Tensor, k: Tensor, v: Tensor, heads: Int, kvHeads: Int, headDim: Int,
+                                 window: Int? = nil, scale: Float? = nil) -> Tensor {
         let t = q.shape[0]
         let qw = heads * headDim, kw = kvHeads * headDim
         let group = heads / kvHeads
         var out = Tensor(zeros: [t, qw])
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * t * t)
         defer { scores.deallocate() }
-        let scale = 1 / Float(headDim).squareRoot()
+        let scale = scale ?? 1 / Float(headDim).squareRoot()
+        let win = Int32(min(window ?? t, t))
         let blocks = stride(from: 0, to: t, by: attentionRowBlock).map { ($0, min(t, $0 + attentionRowBlock)) }
         q.data.withUnsafeBufferPointer { pq in
             k.data.withUnsafeBufferPointer { pk in
@@ -153,7 +180,11 @@ public enum Forward {
                         }
                         let sp = UnsafeMutableSendablePointer(scores)
                         DispatchQueue.concurrentPerform(iterations: heads) { h in
-                            FastMath.causalSoftmax(sp.pointer + h * t * t, t)
+                            if win < t {
+                                FastMath.windowSoftmax(sp.pointer + h * t * t, t, Int(win))
+                            } else {
+                                FastMath.causalSoftmax(sp.pointer + h * t * t, t)
+                            }
                         }
                         for h in 0..<heads {
                             let g = h / group
@@ -186,38 +217,22 @@ public enum Forward {
 
 extension LlamaModel {
     public func ropeTable(positions: Int) -> RoPETable {
-        RoPETable(positions: positions, headDim: config.headDim, theta: config.ropeTheta)
+        RoPETable(positions: positions, headDim: config.headDim, theta: config.ropeTheta, localTheta: config.arch.localRopeTheta)
     }
 
-    /// Token embeddings `[T, hidden]`.
-    public func embed(_ tokens: [Int32]) -> Tensor {
-        let d = config.hiddenSize
-        var out = [Float](repeating: 0, count: tokens.count * d)
-        tokenEmbedding.data.withUnsafeBufferPointer { e in
-            for (i, t) in tokens.enumerated() {
-                let id = Int(t)
-                precondition(id >= 0 && id < config.vocabSize, "token id \(id) outside the vocabulary")
-                for j in 0..<d { out[i * d + j] = e[id * d + j] }
-            }
-        }
-        return Tensor(shape: [tokens.count, d], data: out)
-    }
-
-    /// The attention context (input of o) for normed block input `xn`, with `weights`' q, k, v.
+    /// The attention context (input of o) for normed block input `xn`, with `weights`' q, k, v
+    /// (and the block's QK-norm, RoPE base and window).
     public func attentionContext(_ weights: LlamaBlock, _ xn: Tensor, rope: RoPETable) -> Tensor {
-        var q = Forward.linear(xn, weights.q)
-        var k = Forward.linear(xn, weights.k)
-        let v = Forward.linear(xn, weights.v)
-        Forward.applyRoPE(&q, heads: config.numHeads, headDim: config.headDim, table: rope)
-        Forward.applyRoPE(&k, heads: config.numKVHeads, headDim: config.headDim, table: rope)
-        return Forward.attention(q: q, k: k, v: v, heads: config.numHeads, kvHeads: config.numKVHeads, headDim: config.headDim)
+        let q = rotated(.q, xn, weights.q, block: weights, rope: rope)
+        let k = rotated(.k, xn, weights.k, block: weights, rope: rope)
+        return attend(q, k, Forward.linear(xn, weights.v), layer: weights.index)
     }
 
-    /// `silu(gate) ⊙ up` (input of down) for normed input `xn`.
-    public func mlpActivation(_ weights: LlamaBlock, _ xn: Tensor) -> Tensor {
-        var g = Forward.linear(xn, weights.gate)
-        Forward.swiglu(&g, Forward.linear(xn, weights.up))
-        return g
+    /// Causal attention of projected (and rotated) q, k, v of layer `layer`: the context fed to o.
+    public func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor, layer: Int) -> Tensor {
+        let c = config
+        return Forward.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim,
+                                 window: c.arch.window(layer), scale: c.arch.attentionScale)
     }
 
     /// Runs one decoder block on `x: [T, hidden]` with the given weights, returning the block
@@ -226,12 +241,10 @@ extension LlamaModel {
         let eps = config.rmsNormEps
         let attnIn = Forward.rmsNorm(x, weight: weights.attnNorm, eps: eps)
         let ctx = attentionContext(weights, attnIn, rope: rope)
-        var h = Forward.linear(ctx, weights.o)
-        h.add(x)
+        let h = residual(x, Forward.linear(ctx, weights.o), postNorm: weights.postAttnNorm)
         let mlpIn = Forward.rmsNorm(h, weight: weights.ffnNorm, eps: eps)
         let act = mlpActivation(weights, mlpIn)
-        var out = Forward.linear(act, weights.down)
-        out.add(h)
+        let out = residual(h, Forward.linear(act, weights.down), postNorm: weights.postFFNNorm)
         trace?(BlockTrace(attnIn: attnIn, attnContext: ctx, mlpIn: mlpIn, mlpAct: act))
         return out
     }

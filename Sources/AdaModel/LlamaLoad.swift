@@ -38,6 +38,10 @@ extension LlamaModel {
         switch w {
         case .attnNorm: return "blk.\(i).attn_norm.weight"
         case .ffnNorm: return "blk.\(i).ffn_norm.weight"
+        case .qNorm: return "blk.\(i).attn_q_norm.weight"
+        case .kNorm: return "blk.\(i).attn_k_norm.weight"
+        case .postAttnNorm: return "blk.\(i).post_attention_norm.weight"
+        case .postFFNNorm: return "blk.\(i).post_ffw_norm.weight"
         case .linear(let k): return "blk.\(i).\(k.ggufName).weight"
         }
     }
@@ -46,22 +50,29 @@ extension LlamaModel {
         switch w {
         case .attnNorm: return "model.layers.\(i).input_layernorm.weight"
         case .ffnNorm: return "model.layers.\(i).post_attention_layernorm.weight"
+        case .qNorm: return "model.layers.\(i).self_attn.q_norm.weight"
+        case .kNorm: return "model.layers.\(i).self_attn.k_norm.weight"
+        case .postAttnNorm: return "model.layers.\(i).post_attention_norm.weight"
+        case .postFFNNorm: return "model.layers.\(i).post_feedforward_layernorm.weight"
         case .linear(let k): return "model.layers.\(i).\(k.hfName).weight"
         }
     }
 
+    /// Decoder families ada runs from GGUF files (`general.architecture`).
+    public static let ggufArchitectures = ["llama", "gemma3"]
+
     public static func loadGGUF(_ path: String, options: LoadOptions = LoadOptions()) throws -> LlamaModel {
         let f = try GGUFFile(path: path)
-        switch f.metadata["general.architecture"] {
-        case nil: throw ModelFileError(file: path, field: "metadata 'general.architecture'", "missing (expected \"llama\")")
-        case .string("llama")?: break
-        case let v?: throw ModelFileError(file: path, field: "metadata 'general.architecture'", "expected \"llama\", got \(v)")
+        let field = "metadata 'general.architecture'", known = ggufArchitectures.map { "\"\($0)\"" }.joined(separator: " or ")
+        guard let value = f.metadata["general.architecture"] else { throw ModelFileError(file: path, field: field, "missing (expected \(known))") }
+        guard let arch = value.string, ggufArchitectures.contains(arch) else {
+            throw ModelFileError(file: path, field: field, "expected \(known), got \(value)")
         }
-        let tokenizer = try BPETokenizer(gguf: f)
+        let tokenizer = try makeTokenizer(f)
         guard let emb = f.info("token_embd.weight") else {
             throw ModelFileError(file: path, field: "tensor 'token_embd.weight'", "not in file")
         }
-        let cfg = try ggufConfig(f, embedding: emb)
+        let cfg = try ggufConfig(f, embedding: emb, arch: arch)
         try checkTokenizerFits(tokenizer, cfg, file: path, field: "metadata 'tokenizer.ggml.tokens'")
         for key in f.metadataKeys where key.hasPrefix("tokenizer.ggml.") && key.hasSuffix("_token_id") {
             try checkTokenID(try f.requireInt(key), cfg, file: path, field: "metadata '\(key)'")
@@ -84,44 +95,70 @@ extension LlamaModel {
         let norm = try tensor("output_norm.weight").data
         f.dropResidentPages()
         let source = BlockSource(file: f, count: cfg.numLayers, checkedFinite: !options.allowNonFinite,
-                                 budget: options.blockBudget, name: ggufName)
+                                 budget: options.blockBudget, extraNorms: cfg.arch.extraNorms, name: ggufName)
         try source.checkBlocks(options: options)
         return LlamaModel(config: cfg, tokenEmbedding: embedding, outputNorm: norm,
                           output: out, blocks: BlockStore(source: source), tokenizer: tokenizer, sourcePath: path, gguf: f)
     }
 
-    /// The configuration in a GGUF file's `llama.*` metadata, checked against the token
+    /// The tokenizer a GGUF file names (`tokenizer.ggml.model`): GPT-2 byte-level BPE
+    /// (`gpt2`) or SentencePiece-style BPE on scores (`llama`).
+    static func makeTokenizer(_ f: GGUFFile) throws -> any TextTokenizer {
+        switch f.metadata["tokenizer.ggml.model"]?.string {
+        case "llama"?: return try SentencePieceTokenizer(gguf: f)
+        default: return try BPETokenizer(gguf: f)
+        }
+    }
+
+    /// The configuration in a GGUF file's `<arch>.*` metadata, checked against the token
     /// embedding's shape and the number of tensors in the file.
-    static func ggufConfig(_ f: GGUFFile, embedding emb: GGUFTensorInfo) throws -> LlamaConfig {
-        let path = f.path, k = ConfigFields.gguf
-        let hidden = try f.requireInt("llama.embedding_length")
-        let heads = try f.requireInt("llama.attention.head_count")
-        let ffn = try f.requireInt("llama.feed_forward_length")
-        let layers = try f.requireInt("llama.block_count")
-        let headDim = try f.requireInt("llama.attention.key_length", default: hidden / max(heads, 1))
-        let cfg = LlamaConfig(
+    static func ggufConfig(_ f: GGUFFile, embedding emb: GGUFTensorInfo, arch: String = "llama") throws -> LlamaConfig {
+        let path = f.path, k = ConfigFields.gguf(arch)
+        func key(_ s: String) -> String { "\(arch).\(s)" }
+        let hidden = try f.requireInt(key("embedding_length"))
+        let heads = try f.requireInt(key("attention.head_count"))
+        let ffn = try f.requireInt(key("feed_forward_length"))
+        let layers = try f.requireInt(key("block_count"))
+        let headDim = try f.requireInt(key("attention.key_length"), default: hidden / max(heads, 1))
+        var cfg = LlamaConfig(
             vocabSize: emb.shape.first ?? 0, hiddenSize: hidden, intermediateSize: ffn, numLayers: layers, numHeads: heads,
-            numKVHeads: try f.requireInt("llama.attention.head_count_kv", default: heads), headDim: headDim,
-            ropeTheta: Float(try f.requireNumber("llama.rope.freq_base", default: 10000)),
-            rmsNormEps: Float(try f.requireNumber("llama.attention.layer_norm_rms_epsilon", default: 1e-5)),
-            contextLength: try f.requireInt("llama.context_length", default: 2048))
+            numKVHeads: try f.requireInt(key("attention.head_count_kv"), default: heads), headDim: headDim,
+            ropeTheta: Float(try f.requireNumber(key("rope.freq_base"), default: arch == "gemma3" ? 1_000_000 : 10000)),
+            rmsNormEps: Float(try f.requireNumber(key("attention.layer_norm_rms_epsilon"), default: 1e-5)),
+            contextLength: try f.requireInt(key("context_length"), default: 2048))
+        if arch == "gemma3" {
+            let window = try f.requireInt(key("attention.sliding_window"), default: 512)
+            guard window > 0 && window < maxConfigSize else {
+                throw ModelFileError(file: path, field: "metadata '\(key("attention.sliding_window"))'",
+                                     "the sliding window must be a positive integer below \(maxConfigSize), got \(window)")
+            }
+            cfg.arch = .gemma3(hidden: hidden, headDim: headDim, window: window)
+        }
         try cfg.validate(file: path, fields: k)
         guard emb.shape.count == 2, emb.shape[1] == hidden else {
             throw ModelFileError(file: path, field: k.vocab, "shape \(emb.shape) does not match hidden size \(hidden) ([vocab, hidden] expected)")
         }
-        let valueLength = try f.requireInt("llama.attention.value_length", default: headDim)
+        let valueLength = try f.requireInt(key("attention.value_length"), default: headDim)
         guard valueLength == headDim else {
-            throw ModelFileError(file: path, field: "metadata 'llama.attention.value_length'",
+            throw ModelFileError(file: path, field: "metadata '\(key("attention.value_length"))'",
                                  "\(valueLength) differs from the key length \(headDim) (ada needs them equal)")
         }
-        let vocab = try f.requireInt("llama.vocab_size", default: cfg.vocabSize)
+        let vocab = try f.requireInt(key("vocab_size"), default: cfg.vocabSize)
         guard vocab == cfg.vocabSize else {
-            throw ModelFileError(file: path, field: "metadata 'llama.vocab_size'",
+            throw ModelFileError(file: path, field: "metadata '\(key("vocab_size"))'",
                                  "\(vocab) differs from the \(cfg.vocabSize) rows of tensor 'token_embd.weight'")
         }
-        guard layers <= (f.tensors.count - tensorsOutsideBlocks) / tensorsPerBlock else {
-            throw ModelFileError(file: path, field: k.layers,
-                                 "\(layers) blocks need \(layers * tensorsPerBlock + tensorsOutsideBlocks) tensors, the file has \(f.tensors.count)")
+        let perBlock = tensorsPerBlock + cfg.arch.extraNorms.count
+        guard layers <= (f.tensors.count - tensorsOutsideBlocks) / perBlock else {
+            let need = "\(layers) blocks need \(layers * perBlock + tensorsOutsideBlocks) tensors, the file has \(f.tensors.count)"
+            // Name the first missing tensor when there is one among the blocks the file can hold.
+            let weights = [BlockWeight.attnNorm, .ffnNorm] + cfg.arch.extraNorms + LinearKind.allCases.map { .linear($0) }
+            for b in 0..<min(layers, f.tensors.count) {
+                if let missing = weights.map({ ggufName(b, $0) }).first(where: { f.info($0) == nil }) {
+                    throw ModelFileError(file: path, field: "tensor '\(missing)'", "not in file (\(need))")
+                }
+            }
+            throw ModelFileError(file: path, field: k.layers, need)
         }
         try checkNoExtraBlocks(f.tensors.map(\.name), prefix: "blk.", layers: layers, file: path, field: k.layers)
         return cfg

@@ -13,10 +13,13 @@ public struct LlamaConfig: Sendable, Equatable {
     public var ropeTheta: Float
     public var rmsNormEps: Float
     public var contextLength: Int
+    /// The decoder family's choices (norms, activation, RoPE layout, attention window).
+    public var arch: ArchSpec
 
     public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numLayers: Int, numHeads: Int,
                 numKVHeads: Int, headDim: Int? = nil, ropeTheta: Float = 10000, rmsNormEps: Float = 1e-5,
-                contextLength: Int = 2048) {
+                contextLength: Int = 2048, arch: ArchSpec = .llama) {
+        self.arch = arch
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -109,9 +112,21 @@ public struct LlamaBlock: Sendable {
     public var attnNorm: [Float]
     public var ffnNorm: [Float]
     public var q, k, v, o, gate, up, down: Tensor
+    /// Per-head RMSNorm weights of q and k (`[headDim]`; families with QK-norm).
+    public var qNorm, kNorm: [Float]?
+    /// RMSNorm weights on the attention and MLP outputs (families with post-norms).
+    public var postAttnNorm, postFFNNorm: [Float]?
+    /// The block's position in the model (per-layer RoPE base and attention window).
+    public var index: Int
 
     public init(attnNorm: [Float], ffnNorm: [Float], q: Tensor, k: Tensor, v: Tensor, o: Tensor,
-                gate: Tensor, up: Tensor, down: Tensor) {
+                gate: Tensor, up: Tensor, down: Tensor, qNorm: [Float]? = nil, kNorm: [Float]? = nil,
+                postAttnNorm: [Float]? = nil, postFFNNorm: [Float]? = nil, index: Int = 0) {
+        self.qNorm = qNorm
+        self.kNorm = kNorm
+        self.postAttnNorm = postAttnNorm
+        self.postFFNNorm = postFFNNorm
+        self.index = index
         self.attnNorm = attnNorm
         self.ffnNorm = ffnNorm
         self.q = q
@@ -158,20 +173,20 @@ public struct LlamaModel: Sendable {
     public var output: Tensor?
     /// The decoder blocks: read on demand from the mapped file, or held in memory.
     public var blocks: BlockStore
-    public let tokenizer: BPETokenizer
+    public let tokenizer: any TextTokenizer
     /// Where the weights came from (a GGUF file or a model directory).
     public let sourcePath: String
     /// The GGUF file it was loaded from, for export with the original metadata.
     public let gguf: GGUFFile?
 
     public init(config: LlamaConfig, tokenEmbedding: Tensor, outputNorm: [Float], output: Tensor?, blocks: [LlamaBlock],
-                tokenizer: BPETokenizer, sourcePath: String, gguf: GGUFFile? = nil) {
+                tokenizer: any TextTokenizer, sourcePath: String, gguf: GGUFFile? = nil) {
         self.init(config: config, tokenEmbedding: tokenEmbedding, outputNorm: outputNorm, output: output,
                   blocks: BlockStore(blocks), tokenizer: tokenizer, sourcePath: sourcePath, gguf: gguf)
     }
 
     public init(config: LlamaConfig, tokenEmbedding: Tensor, outputNorm: [Float], output: Tensor?, blocks: BlockStore,
-                tokenizer: BPETokenizer, sourcePath: String, gguf: GGUFFile? = nil) {
+                tokenizer: any TextTokenizer, sourcePath: String, gguf: GGUFFile? = nil) {
         self.config = config
         self.tokenEmbedding = tokenEmbedding
         self.outputNorm = outputNorm

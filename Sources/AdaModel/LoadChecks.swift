@@ -21,12 +21,17 @@ public struct LoadOptions: Sendable, Equatable {
 struct ConfigFields {
     var vocab, hidden, ffn, layers, heads, kvHeads, headDim, rope, eps, context: String
 
-    static let gguf = ConfigFields(
-        vocab: "tensor 'token_embd.weight'", hidden: "metadata 'llama.embedding_length'",
-        ffn: "metadata 'llama.feed_forward_length'", layers: "metadata 'llama.block_count'",
-        heads: "metadata 'llama.attention.head_count'", kvHeads: "metadata 'llama.attention.head_count_kv'",
-        headDim: "metadata 'llama.attention.key_length'", rope: "metadata 'llama.rope.freq_base'",
-        eps: "metadata 'llama.attention.layer_norm_rms_epsilon'", context: "metadata 'llama.context_length'")
+    static let gguf = ConfigFields.gguf("llama")
+
+    /// The fields of a GGUF file whose metadata keys start with `arch.`.
+    static func gguf(_ arch: String) -> ConfigFields {
+        func m(_ k: String) -> String { "metadata '\(arch).\(k)'" }
+        return ConfigFields(
+            vocab: "tensor 'token_embd.weight'", hidden: m("embedding_length"), ffn: m("feed_forward_length"),
+            layers: m("block_count"), heads: m("attention.head_count"), kvHeads: m("attention.head_count_kv"),
+            headDim: m("attention.key_length"), rope: m("rope.freq_base"), eps: m("attention.layer_norm_rms_epsilon"),
+            context: m("context_length"))
+    }
 
     static let hf = ConfigFields(
         vocab: "vocab_size", hidden: "hidden_size", ffn: "intermediate_size", layers: "num_hidden_layers",
@@ -71,6 +76,9 @@ extension LlamaConfig {
         for i in 0..<numLayers {
             out.append((block(i, .attnNorm), [d]))
             out.append((block(i, .ffnNorm), [d]))
+            for bw in arch.extraNorms {
+                out.append((block(i, bw), bw == .qNorm || bw == .kNorm ? [headDim] : [d]))
+            }
             for kind in LinearKind.allCases { out.append((block(i, .linear(kind)), shape(kind))) }
         }
         out.append((embedding, [vocabSize, d]))
@@ -85,8 +93,8 @@ extension LlamaConfig {
 }
 
 /// The weights of one block, by role.
-enum BlockWeight {
-    case attnNorm, ffnNorm
+enum BlockWeight: Equatable {
+    case attnNorm, ffnNorm, qNorm, kNorm, postAttnNorm, postFFNNorm
     case linear(LinearKind)
 }
 
@@ -116,7 +124,7 @@ func checkNoExtraBlocks(_ names: [String], prefix: String, layers: Int, file: St
 
 /// The tokenizer may not produce ids beyond the embedding's rows (the forward pass would
 /// index past them).
-func checkTokenizerFits(_ t: BPETokenizer, _ cfg: LlamaConfig, file: String, field: String) throws {
+func checkTokenizerFits(_ t: any TextTokenizer, _ cfg: LlamaConfig, file: String, field: String) throws {
     guard t.vocabularySize <= cfg.vocabSize else {
         throw ModelFileError(file: file, field: field,
                              "the tokenizer has \(t.vocabularySize) tokens but the token embedding only \(cfg.vocabSize) rows")

@@ -362,23 +362,29 @@ private struct DimSelection {
 private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, capture: BlockCapture, options: QuantizeOptions,
                         rope: RoPETable, shouldStop: (() -> Bool)?) throws -> DimSelection {
     var sel = DimSelection()
-    var judged: [LinearKind: (oc: Tensor, ic: Tensor)] = [:]
+    // Block-criterion candidates are made at their turn (`blockCriterionChoices`), so the
+    // selection holds one module's pair; RTN then quantizes the chosen dimension again
+    // (deterministic: the same codes). GPTQ keeps no RTN candidate.
+    var judged: [LinearKind: () throws -> (oc: Tensor, ic: Tensor)] = [:]
     for k in LinearKind.allCases {
         guard let mp = options.module(LinearID(block: b, kind: k)) else { continue }
         guard case .ada(let criterion) = mp.dim else {
             if case .fixed(let d) = mp.dim { sel.dims[k] = d }
             continue
         }
-        let cand = (oc: try quantizeRTN(fp[k], mp.spec(.oc, grid: options.grid), name: k.ggufName),
-                    ic: try quantizeRTN(fp[k], mp.spec(.ic, grid: options.grid), name: k.ggufName))
-        sel.rtn[k] = [.oc: cand.oc, .ic: cand.ic]
+        let spec = { (d: QuantDim) in mp.spec(d, grid: options.grid) }
         if criterion == .module {
+            let cand = (oc: try quantizeRTN(fp[k], spec(.oc), name: k.ggufName), ic: try quantizeRTN(fp[k], spec(.ic), name: k.ggufName))
+            if options.method == .rtn { sel.rtn[k] = [.oc: cand.oc, .ic: cand.ic] }
             let h = capture.hessians[k]
             let e = (outputMSE(fp[k], cand.oc.dequantized, hessian: h), outputMSE(fp[k], cand.ic.dequantized, hessian: h))
             sel.errors[k] = e
             sel.dims[k] = e.1 < e.0 ? .ic : .oc
         } else {
-            judged[k] = (cand.oc.dequantized, cand.ic.dequantized)
+            let w = fp[k]
+            judged[k] = {
+                (try quantizeRTN(w, spec(.oc), name: k.ggufName).dequantized, try quantizeRTN(w, spec(.ic), name: k.ggufName).dequantized)
+            }
         }
     }
     guard !judged.isEmpty else { return sel }

@@ -13,15 +13,16 @@ import AdaTensor
 /// o; an o candidate one GEMM on the fixed context; a gate or up candidate one projection,
 /// the SwiGLU and down; a down candidate one GEMM on the fixed activation.
 ///
-/// Only the kinds in `candidates` are judged (and returned). A kind in `fixed` (a module
+/// Only the kinds in `candidates` are judged (and returned); each kind's two candidates are
+/// made when its turn comes, so one module's pair is held at a time. A kind in `fixed` (a module
 /// whose dimension the plan fixes) is applied with that weight at its turn, as if chosen; a
 /// kind in neither stays at full precision.
 func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
-                           candidates: [LinearKind: (oc: Tensor, ic: Tensor)], fixed: [LinearKind: Tensor] = [:],
+                           candidates: [LinearKind: () throws -> (oc: Tensor, ic: Tensor)], fixed: [LinearKind: Tensor] = [:],
                            attnIns: [Tensor], mlpIns: [Tensor], rope: RoPETable,
                            shouldStop: (() -> Bool)?) throws
     -> (dims: [LinearKind: QuantDim], errors: [LinearKind: (Double, Double)]) {
-    let parts = BlockParts(config: model.config, rope: rope)
+    let parts = BlockParts(model: model, block: fp, rope: rope)
     let (proj, attend, act) = (parts.proj, parts.attend, parts.act)
     let n = attnIns.count
     var dims: [LinearKind: QuantDim] = [:]
@@ -64,7 +65,8 @@ func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
             }
         }
         let w: Tensor
-        if let cand = candidates[kind] {
+        if let make = candidates[kind] {
+            let cand = try make()
             let outs = [cand.oc, cand.ic].map { w in (0..<n).map { target(w, $0) } }
             var e = (0.0, 0.0)
             for i in 0..<n { e.0 += mse(outs[0][i], ref[i]); e.1 += mse(outs[1][i], ref[i]) }
@@ -94,30 +96,21 @@ func blockCriterionChoices(model: LlamaModel, block fp: LlamaBlock,
     return (dims, errs)
 }
 
-/// The pieces of a block's forward pass that the criterion recombines.
+/// The pieces of a block's forward pass that the criterion recombines (the family's QK-norm,
+/// RoPE, attention window and activation, from the model's spec and the block's norms).
 private struct BlockParts {
-    let config: LlamaConfig
+    let model: LlamaModel
+    let block: LlamaBlock
     let rope: RoPETable
 
-    /// `x·wᵀ`, with RoPE applied for q and k.
+    /// `x·wᵀ`, with QK-norm and RoPE applied for q and k.
     func proj(_ x: Tensor, _ w: Tensor, _ kind: LinearKind) -> Tensor {
-        let c = config
-        var y = Forward.linear(x, w)
-        if kind == .q { Forward.applyRoPE(&y, heads: c.numHeads, headDim: c.headDim, table: rope) }
-        if kind == .k { Forward.applyRoPE(&y, heads: c.numKVHeads, headDim: c.headDim, table: rope) }
-        return y
+        kind == .q || kind == .k ? model.rotated(kind, x, w, block: block, rope: rope) : Forward.linear(x, w)
     }
 
     /// Causal attention of projected (and rotated) q, k, v: the context fed to o.
-    func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor {
-        let c = config
-        return Forward.attention(q: q, k: k, v: v, heads: c.numHeads, kvHeads: c.numKVHeads, headDim: c.headDim)
-    }
+    func attend(_ q: Tensor, _ k: Tensor, _ v: Tensor) -> Tensor { model.attend(q, k, v, layer: block.index) }
 
-    /// `silu(g) ⊙ u`: the activation fed to down.
-    func act(_ g: Tensor, _ u: Tensor) -> Tensor {
-        var a = g
-        Forward.swiglu(&a, u)
-        return a
-    }
+    /// `act(g) ⊙ u`: the activation fed to down.
+    func act(_ g: Tensor, _ u: Tensor) -> Tensor { model.activate(g, u) }
 }

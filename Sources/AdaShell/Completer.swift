@@ -33,7 +33,7 @@ public struct Completer {
             } else if !subject.isEmpty, interpreter.variable(subject) == nil, reg[subject] != nil {
                 // A string argument right after a command: a text or model name.
                 names = ["austen:emma", "austen:pride", "austen:persuasion", "austen:mansfieldpark",
-                         "austen:northangerabbey", "austen:sensesensibility", "smollm2"]
+                         "austen:northangerabbey", "austen:sensesensibility", "gemma3", "smollm2"]
             } else {
                 names = layerNamesInLine(prefix)
             }

@@ -29,6 +29,17 @@ public enum FastMath {
     @inlinable
     public static func causalSoftmax(_ p: UnsafeMutablePointer<Float>, _ t: Int) { ada_causal_softmax(p, Int32(t)) }
 
+    /// Causal softmax where row `r` sees columns `r − window + 1 … r` only.
+    public static func windowSoftmax(_ p: UnsafeMutablePointer<Float>, _ t: Int, _ window: Int) {
+        ada_window_softmax(p, Int32(t), Int32(window))
+    }
+
+    /// `g[i] = gelu_tanh(g[i]) · u[i]`.
+    @inlinable
+    public static func geglu(_ g: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, _ n: Int) {
+        ada_geglu(g, u, n)
+    }
+
     /// `g[i] = silu(g[i]) · u[i]`.
     @inlinable
     public static func swiglu(_ g: UnsafeMutablePointer<Float>, _ u: UnsafePointer<Float>, _ n: Int) {

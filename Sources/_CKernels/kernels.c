@@ -73,3 +73,27 @@ void ada_swiglu(float *g, const float *u, long n) {
         g[i] = x / (1.0f + exp_poly(-x)) * u[i];
     }
 }
+
+void ada_window_softmax(float *p, int t, int window) {
+    for (int r = 0; r < t; r++) {
+        float *row = p + (long)r * t;
+        int lo = r - window + 1 < 0 ? 0 : r - window + 1;
+        int n = r + 1 - lo;
+        float m = ada_max(row + lo, n);
+        float inv = 1.0f / ada_exp_inplace(row + lo, n, m);
+        for (int j = 0; j < lo; j++) row[j] = 0;
+        for (int j = lo; j <= r; j++) row[j] *= inv;
+        for (int j = r + 1; j < t; j++) row[j] = 0;
+    }
+}
+
+void ada_geglu(float *g, const float *u, long n) {
+    const float c = 0.7978845608028654f;  // sqrt(2 / pi)
+    for (long i = 0; i < n; i++) {
+        float x = g[i];
+        float y = c * (x + 0.044715f * x * x * x);
+        // tanh(y) = 1 - 2 / (exp(2y) + 1), saturating for large |y|.
+        float th = 1.0f - 2.0f / (exp_poly(2.0f * y) + 1.0f);
+        g[i] = 0.5f * x * (1.0f + th) * u[i];
+    }
+}

@@ -133,8 +133,8 @@ struct LoadingTests {
 
     @Test func tokenizersFromBothFormatsAgree() throws {
         let files = try TinyFiles()
-        let a = try LlamaModel.load(path: files.hfDir).tokenizer
-        let b = try LlamaModel.load(path: files.ggufPath).tokenizer
+        let a = try #require(try LlamaModel.load(path: files.hfDir).tokenizer as? BPETokenizer)
+        let b = try #require(try LlamaModel.load(path: files.ggufPath).tokenizer as? BPETokenizer)
         #expect(a.vocabularySize == 263 && b.vocabularySize == 263)
         #expect(a.preTokenizer == .smollm && b.preTokenizer == .smollm)
         // "hello": h e l l o → (h e, rank 0) he l l o → (l l, 1) he ll o → (he ll, 2) hell o.

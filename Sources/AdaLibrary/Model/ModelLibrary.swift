@@ -108,9 +108,9 @@ public final class DatasetValue: EngineValue {
     public let windows: [[Int32]]
     /// Tokens in the whole text (windows use a prefix of them).
     public let textTokens: Int
-    public let tokenizer: BPETokenizer
+    public let tokenizer: any TextTokenizer
 
-    public init(name: String, ctx: Int, windows: [[Int32]], textTokens: Int, tokenizer: BPETokenizer) {
+    public init(name: String, ctx: Int, windows: [[Int32]], textTokens: Int, tokenizer: any TextTokenizer) {
         self.name = name
         self.ctx = ctx
         self.windows = windows
@@ -162,14 +162,14 @@ public final class DatasetValue: EngineValue {
 extension Interpreter {
     /// The tokenizer of `model` when given, else of the last loaded model, else of the
     /// default model file (read without loading its weights).
-    func tokenizer(_ a: Arguments, _ param: String = "model") throws -> BPETokenizer {
+    func tokenizer(_ a: Arguments, _ param: String = "model") throws -> any TextTokenizer {
         if case .object(let o) = a[param] {
             guard let m = o as? any ModelValue else { throw a.error(param, "expected a model, got \(withArticle(o.typeName))") }
             return m.view.base.tokenizer
         }
         if case .object(let o)? = state.lastModel, let m = o as? any ModelValue { return m.view.base.tokenizer }
         let path = DataPaths.model("smollm2")
-        if let t = caches["tokenizer:" + path] as? BPETokenizer { return t }
+        if let t = caches["tokenizer:" + path] as? any TextTokenizer { return t }
         guard FileManager.default.fileExists(atPath: path) else {
             throw BuiltinError("no model loaded and the default model file is missing: \(path)", notes: ["run scripts/setup, or load a model first"])
         }
@@ -179,7 +179,7 @@ extension Interpreter {
     }
 
     /// The tokens of a named text (`austen:emma` or a path), cached per tokenizer.
-    func textTokens(_ name: String, _ tok: BPETokenizer, argument: String) throws -> [Int32] {
+    func textTokens(_ name: String, _ tok: any TextTokenizer, argument: String) throws -> [Int32] {
         let path: String
         do { path = try DataPaths.text(name) } catch let e as ModelFileError {
             throw BuiltinError(e.message, argument: argument, notes: ["or give the path of a text file"])
@@ -224,8 +224,8 @@ public enum ModelLibrary: NativeLibrary {
     static var loadCommand: Builtin {
         Builtin(
             name: "load", category: "model", summary: "Load a model: a built-in name or the path of a GGUF file or HuggingFace folder.",
-            help: "The built-in name smollm2 is SmolLM2-135M-Instruct in Q4_1 (fetched by scripts/setup); its weights, dequantized to Float32, are the full-precision reference. Loading takes about a second. The file's sha256 goes into the header of saved sessions.",
-            examples: ["m = load", "m = load \"smollm2\"", "m = load \"/models/llama/model.gguf\""],
+            help: "The built-in name smollm2 is SmolLM2-135M-Instruct in Q4_1, and gemma3 is Gemma 3 270M (base) in Q4_K_M (both fetched by scripts/setup); their weights, dequantized to Float32, are the full-precision references. Files of the llama and gemma3 families load (docs/architecture.md). Loading takes about a second. The file's sha256 goes into the header of saved sessions.",
+            examples: ["m = load", "m = load \"smollm2\"", "g = load \"gemma3\"", "m = load \"/models/llama/model.gguf\""],
             params: [Param("name", .string, default: .string("smollm2"), doc: "a built-in model name (" + DataPaths.models.keys.sorted().joined(separator: ", ") + ") or a path"),
                      Param("nonfinite", .bool, default: .bool(false), doc: "load weights holding NaN or infinity (to inspect them; quantize refuses such layers) instead of refusing the file")],
             returns: "a model",

@@ -13,6 +13,10 @@ float ada_exp_inplace(float *x, int n, float shift);
 void ada_causal_softmax(float *p, int t);
 /// g[i] = silu(g[i]) * u[i].
 void ada_swiglu(float *g, const float *u, long n);
+/// Row-wise causal softmax where row r sees columns r-window+1 .. r only (others become 0).
+void ada_window_softmax(float *p, int t, int window);
+/// g[i] = gelu_tanh(g[i]) * u[i].
+void ada_geglu(float *g, const float *u, long n);
 /// Scalar exp with the same polynomial (for tests and odd spots).
 float ada_exp(float x);
 #endif
