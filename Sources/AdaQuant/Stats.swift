@@ -78,13 +78,21 @@ public struct ActivationStats: Sendable {
 
     public init(model: LlamaModel, windows: [[Int32]], shouldStop: (() -> Bool)? = nil,
                 progress: ((Int, Int) -> Void)? = nil) throws {
+        try self.init(view: ModelView(base: model), windows: windows, shouldStop: shouldStop, progress: progress)
+    }
+
+    /// The statistics of a model view (a quantized model's packed layers materialized one
+    /// block at a time, never the whole model).
+    public init(view: ModelView, windows: [[Int32]], shouldStop: (() -> Bool)? = nil,
+                progress: ((Int, Int) -> Void)? = nil) throws {
+        let model = view.base
         let stream = BlockStream(model: model, windows: windows)
         var out: [LinearID: ChannelStats] = [:]
         let c = model.config
         for b in 0..<model.blocks.count {
             if shouldStop?() == true { throw CancellationError() }
             var acc = InputSite.allCases.map { ChannelStatsAccumulator(channels: $0.size(c)) }
-            stream.traceAndAdvance { _, tr in
+            stream.traceAndAdvance(weights: view.overlay.isEmpty ? nil : view.block(b)) { _, tr in
                 for site in InputSite.allCases { acc[site.rawValue].add(site.input(in: tr)) }
             }
             let st = acc.map(\.stats)

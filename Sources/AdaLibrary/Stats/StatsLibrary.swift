@@ -22,9 +22,9 @@ public enum StatsLibrary: NativeLibrary {
             params: [Param("model", .model, doc: "the model"), Param("data", .dataset, doc: "calibration windows")],
             returns: "activations (index by layer name for a per-channel table)",
             run: { a, ctx in
-                let (m, mname) = try a.modelArg("model")
+                let (v, mname) = try a.viewArg("model")
                 let d = try a.datasetArg("data")
-                let s = try ActivationStats(model: m, windows: d.windows, shouldStop: ctx.shouldStop,
+                let s = try ActivationStats(view: v, windows: d.windows, shouldStop: ctx.shouldStop,
                                             progress: { ctx.progress("capture", $0, $1) })
                 return .object(ActivationsValue(s, model: mname, dataset: d.name))
             })
