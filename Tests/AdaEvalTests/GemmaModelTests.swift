@@ -6,7 +6,7 @@ import Foundation
 import Testing
 
 /// Gemma 3 270M (base), the real file: its configuration, llama.cpp's perplexity figure
-/// (GUIDE: 23.2831 on the first 50,000 characters of Pride and Prejudice, chunks of 512,
+/// (llama.cpp: 23.2831 on the first 50,000 characters of Pride and Prejudice, chunks of 512,
 /// BOS first, the second half of each chunk scored) by a scoring loop written here, and
 /// quantization running through its spec.
 @Suite("Gemma 3 270M", .serialized)

@@ -46,7 +46,7 @@ struct MappedBaseTests {
         let a = try perplexity(view: ModelView(base: Self.streamed), tokens: Self.pride, windows: 2, ctx: 256)
         let b = try perplexity(view: ModelView(base: Self.inMemory), tokens: Self.pride, windows: 2, ctx: 256)
         #expect(a.perplexity == b.perplexity)
-        // GUIDE figure for 4 × 256 (21.76 within 0.5%), through the streamed base.
+        // The reference figure for 4 × 256 (21.76 within 0.5%, docs/results.md), through the streamed base.
         let four = try perplexity(view: ModelView(base: Self.streamed), tokens: Self.pride, windows: 4, ctx: 256)
         #expect(abs(four.perplexity - 21.76) / 21.76 < 0.005, "\(four.perplexity)")
     }

@@ -41,7 +41,7 @@ struct SentencePieceGemmaTests {
         #expect(t.token(-1) == "<-1>" && t.token(262_144) == "<262144>")
     }
 
-    /// llama.cpp's tokenization of the model (GUIDE §5), BOS included.
+    /// llama.cpp's tokenization of the model (datasets/README.md), BOS included.
     @Test(arguments: [
         ("Hello world! 123", [2, 9259, 1902, 236888, 236743, 236770, 236778, 236800] as [Int32]),
         ("Café déjà vu.", [2, 160319, 236859, 29234, 11042, 236761]),
@@ -158,7 +158,7 @@ struct SentencePieceGemmaTests {
         // Counted with the separate transcription of llama.cpp's algorithm mentioned above.
         #expect(ids.count == 161_111)
         #expect(Array(ids.prefix(11)) == [2, 7719, 21073, 4715, 19214, 179353, 10067, 108, 2292, 18821, 146616])
-        // llama-perplexity -c 512 cuts the first 50,000 characters into 23 chunks (GUIDE §6).
+        // llama-perplexity -c 512 cuts the first 50,000 characters into 23 chunks.
         let head = String(text.unicodeScalars.prefix(50_000))
         #expect(t.encode(head).count / 512 == 23)
     }
