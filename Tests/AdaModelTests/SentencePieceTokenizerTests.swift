@@ -41,7 +41,7 @@ struct SentencePieceGemmaTests {
         #expect(t.token(-1) == "<-1>" && t.token(262_144) == "<262144>")
     }
 
-    /// llama.cpp's tokenization of the model (datasets/README.md), BOS included.
+    /// llama.cpp's tokenization of the model (docs/reference.md §3.1), BOS included.
     @Test(arguments: [
         ("Hello world! 123", [2, 9259, 1902, 236888, 236743, 236770, 236778, 236800] as [Int32]),
         ("Café déjà vu.", [2, 160319, 236859, 29234, 11042, 236761]),
