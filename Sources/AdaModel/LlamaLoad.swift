@@ -155,7 +155,7 @@ extension LlamaModel {
             let weights = [BlockWeight.attnNorm, .ffnNorm] + cfg.arch.extraNorms + LinearKind.allCases.map { .linear($0) }
             for b in 0..<min(layers, f.tensors.count) {
                 if let missing = weights.map({ ggufName(b, $0) }).first(where: { f.info($0) == nil }) {
-                    throw ModelFileError(file: path, field: "tensor '\(missing)'", "not in file (\(need))")
+                    throw ModelFileError(file: path, field: k.layers, "\(need); tensor '\(missing)' is not in the file")
                 }
             }
             throw ModelFileError(file: path, field: k.layers, need)
