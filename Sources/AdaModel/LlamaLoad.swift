@@ -52,7 +52,10 @@ extension LlamaModel {
         case .ffnNorm: return "model.layers.\(i).post_attention_layernorm.weight"
         case .qNorm: return "model.layers.\(i).self_attn.q_norm.weight"
         case .kNorm: return "model.layers.\(i).self_attn.k_norm.weight"
-        case .postAttnNorm: return "model.layers.\(i).post_attention_norm.weight"
+        // HuggingFace directories of families with post-norms (Gemma 3) are not loaded yet:
+        // their config.json gives the llama spec. In Gemma 3's HF naming the norm on the
+        // attention output is `post_attention_layernorm` (LLaMA's name for the pre-MLP norm).
+        case .postAttnNorm: return "model.layers.\(i).post_attention_layernorm.weight"
         case .postFFNNorm: return "model.layers.\(i).post_feedforward_layernorm.weight"
         case .linear(let k): return "model.layers.\(i).\(k.hfName).weight"
         }
