@@ -152,23 +152,52 @@ struct Check: ParsableCommand {
 }
 
 struct Perplexity: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ppl", abstract: "Perplexity of a model on a text.")
+    static let configuration = CommandConfiguration(
+        commandName: "ppl", abstract: "Perplexity of a model on a text.",
+        discussion: """
+            --protocol ada (the default): --windows windows of --ctx tokens from the start, every position after the first scored.
+            --protocol llama.cpp: llama.cpp's llama-perplexity: every whole chunk of --ctx tokens (or the first --windows), BOS first in each when the tokenizer adds one, the second half of each chunk scored. llama.cpp reports 21.4687 for smollm2 and 23.2831 for gemma3 with --chars 50000 on austen:pride.
+            """)
     @Option(help: "Model name or path (GGUF file or HuggingFace directory).") var model = "smollm2"
     @Option(help: "Text name (austen:pride, austen:emma, …) or path.") var text = "austen:pride"
-    @Option(help: "Number of windows.") var windows = 8
+    @Option(help: "Number of windows (ada: default 8; llama.cpp: of chunks, default every whole chunk).") var windows: Int?
     @Option(help: "Tokens per window.") var ctx = 512
+    @Option(name: .customLong("protocol"), help: "ada or llama.cpp.") var method: PerplexityProtocol = .ada
+    @Option(help: "Evaluate the text's first N characters (0: the whole text).") var chars = 0
 
     func run() throws {
         do {
             let m = try LlamaModel.load(path: DataPaths.model(model))
-            let toks = m.tokenizer.encode(try DataPaths.readText(text))
-            let r = try AdaEval.perplexity(model: m, tokens: toks, windows: windows, ctx: ctx)
+            let toks = m.tokenizer.encode(try textPrefix(try DataPaths.readText(text), chars: chars))
+            let r: PerplexityResult
+            switch method {
+            case .ada: r = try AdaEval.perplexity(model: m, tokens: toks, windows: windows ?? 8, ctx: ctx)
+            case .llamaCpp: r = try llamaCppPerplexity(view: ModelView(base: m), tokens: toks, ctx: ctx, chunks: windows)
+            }
             print(r)
         } catch let e as ModelFileError {
             throw ValidationError(e.description)
+        } catch let e as EvalError {
+            // Named by the option that sets what the error concerns.
+            let option: String? = switch e.origin {
+            case .chars: "--chars"
+            case .ctx: "--ctx"
+            case .windows: "--windows"
+            case .text: "--text"
+            default: nil
+            }
+            throw OptionError(message: option.map { "\($0): " + e.message } ?? e.message)
         }
     }
 }
+
+/// A runtime error of a command's run naming the option it concerns (exit status 1).
+struct OptionError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+extension PerplexityProtocol: ExpressibleByArgument {}
 
 /// `ada help [NAME | --markdown]`: the language's help (subcommands get their usage).
 func helpCommand(_ args: [String]) -> Int32 {

@@ -9,6 +9,8 @@ public struct EvalError: Error, CustomStringConvertible, Sendable, Equatable {
         case ctx
         /// The text: too few tokens for the windows asked.
         case text
+        /// The number of characters of the text to evaluate (negative).
+        case chars
         /// An evaluation data file that cannot be read or is not JSON lines.
         case file
         /// A row of an evaluation file: a missing or malformed field, a label out of range.

@@ -41,6 +41,7 @@ func evalCandidates(_ o: EvalError.Origin) -> [String] {
     case .windows: return ["windows", "data"]
     case .ctx: return ["ctx", "data"]
     case .text: return ["text", "data"]
+    case .chars: return ["chars", "text"]
     case .file: return ["path", "file", "text"]
     case .data: return ["data", "calib", "text"]
     case .task: return ["on"]

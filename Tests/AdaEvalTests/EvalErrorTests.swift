@@ -25,6 +25,21 @@ struct EvalErrorTests {
         #expect(origin { _ = try evaluationWindows([], windows: 1, ctx: 2) } == .text)
     }
 
+    @Test func llamaCppProtocol() {
+        let tokens = [Int32](0..<100)
+        // ctx odd or too small for a second half to score.
+        #expect(origin { _ = try llamaCppChunks(tokens, ctx: 15, bos: nil) } == .ctx)
+        #expect(origin { _ = try llamaCppChunks(tokens, ctx: 2, bos: nil) } == .ctx)
+        #expect(origin { _ = try llamaCppChunks(tokens, ctx: 4, bos: nil) } == nil)
+        // Too short a text for one chunk; more chunks than the text holds; no chunk.
+        #expect(origin { _ = try llamaCppChunks(tokens, ctx: 128, bos: nil) } == .text)
+        #expect(origin { _ = try llamaCppChunks([], ctx: 4, bos: nil) } == .text)
+        #expect(origin { _ = try llamaCppChunks(tokens, ctx: 16, chunks: 7, bos: nil) } == .windows)
+        #expect(origin { _ = try llamaCppChunks(tokens, ctx: 16, chunks: 0, bos: nil) } == .windows)
+        // A negative character count.
+        #expect(origin { _ = try textPrefix("abc", chars: -1) } == .chars)
+    }
+
     @Test func dataFiles() throws {
         let root = FileManager.default.temporaryDirectory.path + "/ada-eval-errors-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)

@@ -7,8 +7,8 @@ import Testing
 
 /// Gemma 3 270M (base), the real file: its configuration, llama.cpp's perplexity figure
 /// (llama.cpp: 23.2831 on the first 50,000 characters of Pride and Prejudice, chunks of 512,
-/// BOS first, the second half of each chunk scored) by a scoring loop written here, and
-/// quantization running through its spec.
+/// BOS first, the second half of each chunk scored) by a scoring loop written here and by
+/// the engine's `llamaCppPerplexity`, and quantization running through its spec.
 @Suite("Gemma 3 270M", .serialized)
 struct GemmaModelTests {
     static let model: LlamaModel = try! LlamaModel.load(path: DataPaths.model("gemma3"))
@@ -43,6 +43,13 @@ struct GemmaModelTests {
         }
         let ppl = exp(nll / Double(count))
         #expect(abs(ppl - 23.2831) / 23.2831 < 0.002, "ppl \(ppl) over \(count) tokens")
+        // The engine's protocol (block-streamed, the head on the scored rows only, float32
+        // log-softmax accumulated in double) agrees with the loop above.
+        let r = try llamaCppPerplexity(view: ModelView(base: m), tokens: tokens, ctx: ctx)
+        print("Gemma 3, llama.cpp protocol, first 50,000 characters of Pride and Prejudice: \(r)")
+        #expect(r.windows == 23 && r.tokens == count)
+        #expect(abs(r.perplexity - ppl) <= 1e-4 * ppl, "engine \(r.perplexity), loop \(ppl)")
+        #expect(abs(r.perplexity - 23.2831) / 23.2831 < 0.002, "ppl \(r.perplexity)")
     }
 
     @Test func gptqAdaDimRunsThroughTheSpec() throws {

@@ -41,4 +41,39 @@ struct EngineErrorTests {
         // Nothing was lost.
         #expect(it.variable("keep") == .number(1) && it.variable("q") == nil)
     }
+
+    @Test func perplexityProtocolErrorsPointAtTheirArgument() throws {
+        let (it, _) = makeInterpreter()
+        let path = try tinyModelFile()
+        #expect(run("m = load \(renderString(path))\nd = text \"austen:emma\" windows=2 ctx=8", in: it).error == nil)
+        let cases: [(String, String, String)] = [
+            // EvalError.chars: a negative character count.
+            ("p = perplexity m \"austen:pride\" chars=-5", "chars=-5", "chars must be 0"),
+            // EvalError.ctx: llama.cpp's protocol needs an even context of at least 4.
+            ("p = perplexity m \"austen:pride\" protocol=llama.cpp ctx=63", "ctx=63", "must be even"),
+            ("p = perplexity m \"austen:pride\" protocol=\"llama.cpp\" ctx=2", "ctx=2", "must be even"),
+            // EvalError.text: ten characters are fewer tokens than one chunk.
+            ("p = perplexity m \"austen:pride\" protocol=llama.cpp chars=10", "\"austen:pride\"", "fewer than one chunk"),
+            // EvalError.windows: more chunks than the text holds.
+            ("p = perplexity m \"austen:pride\" protocol=llama.cpp ctx=8 chars=100 windows=1000", "windows=1000", "room for"),
+            // A dataset is tokenized already.
+            ("p = perplexity m d chars=100", "chars=100", "already tokenized"),
+            // A misspelt protocol word.
+            ("p = perplexity m \"austen:pride\" protocol=llama.cp", "llama.cp", "did you mean 'llama.cpp'"),
+        ]
+        for (source, argument, fragment) in cases {
+            let c = try #require(caret(source, in: it), "\(source) did not fail")
+            #expect(c.text == argument, "\(source): caret under '\(c.text)', expected '\(argument)'")
+            #expect(c.message.contains(fragment), "\(source): \(c.message)")
+        }
+        #expect(it.variable("p") == nil)
+        // The bare dotted word and the string name the same protocol; windows= limits the chunks.
+        #expect(run("a = perplexity m \"austen:pride\" protocol=llama.cpp ctx=16 chars=2000 windows=3\nb = perplexity m \"austen:pride\" protocol=\"llama.cpp\" ctx=16 chars=2000 windows=3", in: it).error == nil)
+        guard case .record(let a)? = it.variable("a"), case .record(let b)? = it.variable("b") else {
+            Issue.record("no results")
+            return
+        }
+        #expect(a["ppl"] == b["ppl"] && a["windows"] == .int(3) && a["tokens"] == .int(3 * 7))
+        #expect(a["protocol"] == .string("llama.cpp"))
+    }
 }

@@ -21,6 +21,13 @@ r = perplexity m "austen:pride" windows=2 ctx=64
 round r.ppl 2
 r.tokens
 keys r
+# llama.cpp's protocol: every whole chunk of 128 tokens of the first 5,000 characters, the
+# second half of each scored (63 tokens per chunk).
+l = perplexity m "austen:pride" protocol=llama.cpp ctx=128 chars=5000
+round l.ppl 2
+l.windows
+l.tokens
+l.protocol
 round (perplexity m calib windows=2 ctx=64).ppl 2
 q = quantize m bits=3 group=128 dim=oc
 q

@@ -190,10 +190,11 @@ public struct Checker {
 
     mutating func argument(_ e: Expr, _ p: Param?, _ b: Builtin, _ usage: String) {
         guard let p = p else { expr(e); return }
-        if case .name(let n) = e.kind {
-            if p.type.takesName { return }
-            if p.type.choices.contains(n) && !defined.contains(n) { return }
-            if !isKnown(n) && !p.type.choices.isEmpty {
+        // A bare word, or a dotted one (`llama.cpp`) whose first name is no variable.
+        if let (n, head) = e.dottedWord {
+            if case .name = e.kind, p.type.takesName { return }
+            if p.type.choices.contains(n) && !defined.contains(head) { return }
+            if !isKnown(head) && !p.type.choices.isEmpty {
                 error("unknown name '\(n)'\(didYouMean(n, p.type.choices + known))", e.range, notes: ["'\(p.name)' is \(p.type.description)"])
                 return
             }

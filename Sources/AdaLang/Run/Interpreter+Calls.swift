@@ -13,10 +13,11 @@ extension Interpreter {
     /// Evaluates an argument for a parameter: bare words are taken literally for `.name`
     /// parameters, and for `.choice` ones when they are not variables.
     func evalArgument(_ e: Expr, _ p: Param?) throws -> Value {
-        if let p = p, case .name(let n) = e.kind, !n.hasPrefix(" ") {
-            if p.type.takesName { return .string(n) }
-            if p.type.choices.contains(n), lookupVariable(n) == nil { return .string(n) }
-            if lookup(n) == nil, !p.type.choices.isEmpty {
+        // A bare word, or a dotted one (`llama.cpp`) whose first name is no variable.
+        if let p = p, let (n, head) = e.dottedWord {
+            if case .name = e.kind, p.type.takesName { return .string(n) }
+            if p.type.choices.contains(n), lookupVariable(head) == nil { return .string(n) }
+            if lookup(head) == nil, !p.type.choices.isEmpty {
                 throw fail("unknown name '\(n)'\(didYouMean(n, p.type.choices + visibleNames()))", e.range,
                            notes: ["'\(p.name)' is \(p.type.description)"])
             }

@@ -24,6 +24,21 @@ public enum IndexItem: Sendable {
     case slice(Expr?, Expr?, SourceRange)
 }
 
+extension Expr {
+    /// The dotted word this expression spells when it is a name followed by field names
+    /// (`llama.cpp`), with its first name; nil for anything else. A parameter whose choices
+    /// include such a word takes it literally when the first name is not a variable.
+    public var dottedWord: (word: String, head: String)? {
+        switch kind {
+        case .name(let n) where !n.hasPrefix(" "): return (n, n)
+        case .field(let base, let f, _):
+            guard let (w, h) = base.dottedWord else { return nil }
+            return (w + "." + f, h)
+        default: return nil
+        }
+    }
+}
+
 /// How a call was written: `name(a, b)` or command style `name a b`.
 public enum CallStyle: Sendable { case parenthesized, command }
 

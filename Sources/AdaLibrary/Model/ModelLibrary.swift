@@ -179,12 +179,13 @@ extension Interpreter {
     }
 
     /// The tokens of a named text (`austen:emma` or a path), cached per tokenizer.
-    func textTokens(_ name: String, _ tok: any TextTokenizer, argument: String) throws -> [Int32] {
+    /// `chars > 0` tokenizes only the text's first `chars` characters (Unicode scalars).
+    func textTokens(_ name: String, _ tok: any TextTokenizer, argument: String, chars: Int = 0) throws -> [Int32] {
         let path: String
         do { path = try DataPaths.text(name) } catch let e as ModelFileError {
             throw BuiltinError(e.message, argument: argument, notes: ["or give the path of a text file"])
         }
-        let key = "tokens:\(path):\(ObjectIdentifier(tok).hashValue)"
+        let key = "tokens:\(path):\(ObjectIdentifier(tok).hashValue)" + (chars != 0 ? ":\(chars)" : "")
         if let t = caches[key] as? [Int32] { return t }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else {
@@ -194,7 +195,7 @@ extension Interpreter {
             throw BuiltinError("no such file '\(name)'", argument: argument,
                                notes: ["built-in texts: " + DataPaths.texts.keys.sorted().map { "austen:" + $0 }.joined(separator: ", ")])
         }
-        let text = try DataPaths.readText(path)
+        let text = try textPrefix(try DataPaths.readText(path), chars: chars)
         let t = tok.encode(text)
         caches[key] = t
         return t
@@ -312,42 +313,17 @@ public enum ModelLibrary: NativeLibrary {
     static var perplexityCommand: Builtin {
         Builtin(
             name: "perplexity", category: "model", summary: "Perplexity of a model on a text: exp of the mean next-token loss.",
-            help: "The protocol: tokenize the text, cut `windows` non-overlapping windows of `ctx` tokens from the start, no BOS, loss on positions 2…ctx of each window. The reference value for smollm2 on austen:pride with 8 windows × 512 is 22.37. ^C stops it between windows. The result's seconds and tok_per_s vary from run to run; ppl, nll and tokens do not.",
-            examples: ["perplexity m \"austen:pride\"", "r = perplexity q \"austen:pride\" windows=8 ctx=512\nprint r.ppl", "(perplexity q evalset).ppl"],
+            help: "Two protocols. ada (the default): tokenize the text, cut `windows` non-overlapping windows of `ctx` tokens from the start, no BOS (a tokenizer that adds BOS, as Gemma's does, has it replace each window's first token), loss on positions 2…ctx of each window; smollm2 on austen:pride with 8 windows × 512 gives 22.37. llama.cpp (write protocol=llama.cpp or protocol=\"llama.cpp\"): the protocol of llama.cpp's llama-perplexity, so figures compare with the ones it prints — tokenize the text (BOS first when the tokenizer adds one), cut it into chunks of `ctx` tokens from token 0 (every whole chunk unless windows= is given; ctx even), BOS in place of each chunk's first token when the tokenizer adds one, and score only the second half of each chunk (ctx/2 − 1 tokens per chunk); on the first 50,000 characters of austen:pride (chars=50000) llama.cpp reports 21.4687 for smollm2 (24 chunks) and 23.2831 for gemma3 (23 chunks). chars=N evaluates the first N characters of a named text (0: all of it). ^C stops it between blocks. The result's seconds and tok_per_s vary from run to run; ppl, nll and tokens do not.",
+            examples: ["perplexity m \"austen:pride\"", "r = perplexity q \"austen:pride\" windows=8 ctx=512\nprint r.ppl", "(perplexity q evalset).ppl",
+                       "perplexity m \"austen:pride\" protocol=llama.cpp chars=50000"],
             params: [Param("model", .model, doc: "the model (or quantized model) to evaluate"),
                      Param("text", .oneOf([.string, .dataset]), doc: "a text name (austen:pride) or path, or a dataset"),
-                     Param("windows", .int, default: .int(8), doc: "number of windows"),
-                     Param("ctx", .int, default: .int(512), doc: "tokens per window")],
-            returns: "a record {ppl, nll, tokens, windows, ctx, seconds, tok_per_s}",
-            run: { a, ctx in
-                guard case .object(let o) = a["model"], let mv = o as? any ModelValue else {
-                    throw a.error("model", "expected a model")
-                }
-                let model = mv.view.base
-                let windows = try a.int("windows", min: 1)
-                let c = try a.int("ctx", min: 2, max: 1 << 20)
-                let toks: [Int32]
-                switch a["text"] {
-                case .object(let d as DatasetValue):
-                    guard d.tokenizer === model.tokenizer || d.tokenizer.vocabularySize == model.tokenizer.vocabularySize else {
-                        throw a.error("text", "the dataset was tokenized for another vocabulary (\(d.tokenizer.vocabularySize) tokens, the model has \(model.tokenizer.vocabularySize))")
-                    }
-                    toks = d.tokens
-                default:
-                    toks = try ctx.interpreter.textTokens(try a.string("text"), model.tokenizer, argument: "text")
-                }
-                let fit = toks.count / c
-                guard windows <= fit else {
-                    throw a.error(a.isGiven("windows") ? "windows" : "text", "the text has \(toks.count) tokens: room for \(fit) windows of \(c), \(windows) asked")
-                }
-                let r = try AdaEval.perplexity(view: mv.view, tokens: toks, windows: windows, ctx: c,
-                                               progress: { ctx.progress("perplexity", $0, $1) }, shouldStop: ctx.shouldStop)
-                return .record(Record([
-                    ("ppl", .number(r.perplexity)), ("nll", .number(r.nll)), ("tokens", .int(r.tokens)),
-                    ("windows", .int(r.windows)), ("ctx", .int(r.context)),
-                    ("seconds", .number(r.seconds)), ("tok_per_s", .number(r.tokensPerSecond)),
-                ]))
-            })
+                     Param("windows", .int, default: .int(8), doc: "number of windows (llama.cpp: of chunks; every whole chunk when not given)"),
+                     Param("ctx", .int, default: .int(512), doc: "tokens per window"),
+                     Param("protocol", choice: PerplexityProtocol.self, default: .ada, doc: "ada or llama.cpp (see above)"),
+                     Param("chars", .int, default: .int(0), doc: "evaluate the first chars characters of the text; 0: the whole text")],
+            returns: "a record {ppl, nll, tokens, windows, ctx, protocol, seconds, tok_per_s}",
+            run: { a, ctx in try runPerplexity(a, ctx) })
     }
 
     static var layersCommand: Builtin {
@@ -385,4 +361,51 @@ func modelField(_ model: LlamaModel, _ f: String) -> Value? {
     case "layers": return .list(model.linearIDs.map { .string($0.description) })
     default: return nil
     }
+}
+
+/// `perplexity`'s work: the arguments checked, the text tokenized (cut to `chars`), the
+/// protocol run block-streamed on the model view.
+private func runPerplexity(_ a: Arguments, _ ctx: Context) throws -> Value {
+    guard case .object(let o) = a["model"], let mv = o as? any ModelValue else {
+        throw a.error("model", "expected a model")
+    }
+    let model = mv.view.base
+    let method = try a.choice("protocol", as: PerplexityProtocol.self)
+    let windows = try a.int("windows", min: 1)
+    let c = try a.int("ctx", min: 2, max: 1 << 20)
+    let chars = try a.int("chars")
+    let toks: [Int32]
+    switch a["text"] {
+    case .object(let d as DatasetValue):
+        guard d.tokenizer === model.tokenizer || d.tokenizer.vocabularySize == model.tokenizer.vocabularySize else {
+            throw a.error("text", "the dataset was tokenized for another vocabulary (\(d.tokenizer.vocabularySize) tokens, the model has \(model.tokenizer.vocabularySize))")
+        }
+        if chars != 0 { throw a.error("chars", "a dataset is already tokenized: chars= cuts a named text before tokenizing") }
+        toks = d.tokens
+    default:
+        let name = try a.string("text")
+        toks = try engine(a, "text") { try ctx.interpreter.textTokens(name, model.tokenizer, argument: "text", chars: chars) }
+    }
+    let progress: (Int, Int) -> Void = { ctx.progress("perplexity", $0, $1) }
+    let r: PerplexityResult
+    switch method {
+    case .ada:
+        let fit = toks.count / c
+        guard windows <= fit else {
+            throw a.error(a.isGiven("windows") ? "windows" : "text", "the text has \(toks.count) tokens: room for \(fit) windows of \(c), \(windows) asked")
+        }
+        r = try engine(a, "text") {
+            try AdaEval.perplexity(view: mv.view, tokens: toks, windows: windows, ctx: c, progress: progress, shouldStop: ctx.shouldStop)
+        }
+    case .llamaCpp:
+        r = try engine(a, "text") {
+            try llamaCppPerplexity(view: mv.view, tokens: toks, ctx: c, chunks: a.isGiven("windows") ? windows : nil,
+                                   progress: progress, shouldStop: ctx.shouldStop)
+        }
+    }
+    return .record(Record([
+        ("ppl", .number(r.perplexity)), ("nll", .number(r.nll)), ("tokens", .int(r.tokens)),
+        ("windows", .int(r.windows)), ("ctx", .int(r.context)), ("protocol", .string(r.method.rawValue)),
+        ("seconds", .number(r.seconds)), ("tok_per_s", .number(r.tokensPerSecond)),
+    ]))
 }
