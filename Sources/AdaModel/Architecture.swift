@@ -39,10 +39,13 @@ public struct ArchSpec: Sendable, Equatable, CustomStringConvertible {
 
     /// Gemma 3 (llama.cpp's `gemma3` graph): √d embeddings, QK-norm, post-norms, GeGLU,
     /// NEOX RoPE, five sliding-window layers (window 512, base 10,000) for each global one.
-    public static func gemma3(hidden: Int, headDim: Int, window: Int) -> ArchSpec {
+    /// A HuggingFace config.json may set the attention scale (`query_pre_attn_scalar`:
+    /// q × 1/√scalar; default the head dim), the local RoPE base and the pattern.
+    public static func gemma3(hidden: Int, headDim: Int, window: Int, queryScalar: Float? = nil,
+                              localRopeTheta: Float = 10_000, pattern: Int = 6) -> ArchSpec {
         ArchSpec(name: "gemma3", embeddingScale: Float(hidden).squareRoot(), qkNorm: true, postNorms: true,
-                 activation: .geluTanh, ropeLayout: .neox, localRopeTheta: 10_000, slidingWindow: window,
-                 slidingPattern: 6, attentionScale: 1 / Float(headDim).squareRoot())
+                 activation: .geluTanh, ropeLayout: .neox, localRopeTheta: localRopeTheta, slidingWindow: window,
+                 slidingPattern: pattern, attentionScale: 1 / (queryScalar ?? Float(headDim)).squareRoot())
     }
 
     /// Whether layer `l` attends globally (always, without a sliding window).

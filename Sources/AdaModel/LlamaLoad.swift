@@ -46,15 +46,16 @@ extension LlamaModel {
         }
     }
 
-    static func hfName(_ i: Int, _ w: BlockWeight) -> String {
+    /// A block weight's HuggingFace name. With post-norms (Gemma 3) the pre-MLP norm is
+    /// `pre_feedforward_layernorm` and `post_attention_layernorm` is the norm on the attention
+    /// output; in LLaMA's naming `post_attention_layernorm` is the pre-MLP norm.
+    static func hfName(_ i: Int, _ w: BlockWeight, postNorms: Bool = false) -> String {
         switch w {
         case .attnNorm: return "model.layers.\(i).input_layernorm.weight"
-        case .ffnNorm: return "model.layers.\(i).post_attention_layernorm.weight"
+        case .ffnNorm:
+            return postNorms ? "model.layers.\(i).pre_feedforward_layernorm.weight" : "model.layers.\(i).post_attention_layernorm.weight"
         case .qNorm: return "model.layers.\(i).self_attn.q_norm.weight"
         case .kNorm: return "model.layers.\(i).self_attn.k_norm.weight"
-        // HuggingFace directories of families with post-norms (Gemma 3) are not loaded yet:
-        // their config.json gives the llama spec. In Gemma 3's HF naming the norm on the
-        // attention output is `post_attention_layernorm` (LLaMA's name for the pre-MLP norm).
         case .postAttnNorm: return "model.layers.\(i).post_attention_layernorm.weight"
         case .postFFNNorm: return "model.layers.\(i).post_feedforward_layernorm.weight"
         case .linear(let k): return "model.layers.\(i).\(k.hfName).weight"
@@ -167,8 +168,9 @@ extension LlamaModel {
         return cfg
     }
 
-    /// Loads a HuggingFace LLaMA directory. Q and K rows are permuted from the half-split RoPE
-    /// layout to the adjacent-pair layout used by the forward pass.
+    /// Loads a HuggingFace LLaMA or Gemma 3 directory. LLaMA's Q and K rows are permuted from
+    /// the half-split RoPE layout to the adjacent-pair layout used by the forward pass; Gemma's
+    /// stay (its RoPE is half-split) and its norm weights get Gemma's `1 +` (HFGemma.swift).
     public static func loadDirectory(_ dir: String, options: LoadOptions = LoadOptions()) throws -> LlamaModel {
         let cfgPath = (dir as NSString).appendingPathComponent("config.json")
         guard let data = FileManager.default.contents(atPath: cfgPath),
@@ -176,7 +178,8 @@ extension LlamaModel {
             throw ModelFileError(file: cfgPath, field: "", "missing or not a JSON object")
         }
         let json = JSONConfig(object: j, file: cfgPath)
-        let cfg = try hfConfig(json)
+        let cfg = try json.isGemma3 ? hfGemma3Config(json) : hfConfig(json)
+        let gemma = cfg.arch.name == "gemma3"
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             .filter { $0.hasSuffix(".safetensors") }.sorted()
         guard !files.isEmpty else { throw ModelFileError(file: dir, field: "", "no .safetensors files") }
@@ -191,9 +194,10 @@ extension LlamaModel {
             }
         }
         try checkDirectoryTensors(cfg, where_, dir: dir, cfgPath: cfgPath)
-        let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
-        let tokenizer = try BPETokenizer(tokenizerJSON: tokPath)
-        try checkTokenizerFits(tokenizer, cfg, file: tokPath, field: "model.vocab")
+        let tokPath = (dir as NSString).appendingPathComponent(gemma ? "tokenizer.model" : "tokenizer.json")
+        let tokenizer: any TextTokenizer
+        if gemma { tokenizer = try hfSentencePieceTokenizer(dir) } else { tokenizer = try BPETokenizer(tokenizerJSON: tokPath) }
+        try checkTokenizerFits(tokenizer, cfg, file: tokPath, field: gemma ? "pieces" : "model.vocab")
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
             for id in try json.tokenIDs(key) { try checkTokenID(id, cfg, file: cfgPath, field: key) }
         }
@@ -202,19 +206,25 @@ extension LlamaModel {
             try checkFinite(t, file: where_[name]!.path, name: name, options: options)
             return t
         }
+        let post = cfg.arch.postNorms
         let blocks = try (0..<cfg.numLayers).map { i in
-            try LlamaBlock(loading: { w in
-                let t = try tensor(hfName(i, w))
+            var blk = try LlamaBlock(loading: { w in
+                let t = try tensor(hfName(i, w, postNorms: post))
                 switch w {
-                case .linear(.q): return permuteHalfSplitToAdjacent(t, heads: cfg.numHeads, headDim: cfg.headDim)
-                case .linear(.k): return permuteHalfSplitToAdjacent(t, heads: cfg.numKVHeads, headDim: cfg.headDim)
-                default: return t
+                case .linear(.q) where !gemma: return permuteHalfSplitToAdjacent(t, heads: cfg.numHeads, headDim: cfg.headDim)
+                case .linear(.k) where !gemma: return permuteHalfSplitToAdjacent(t, heads: cfg.numKVHeads, headDim: cfg.headDim)
+                case .linear: return t
+                default: return gemma ? t.map { $0 + 1 } : t
                 }
             })
+            blk.index = i
+            for bw in cfg.arch.extraNorms { blk.setNorm(bw, try tensor(hfName(i, bw, postNorms: post)).data.map { $0 + 1 }) }
+            return blk
         }
         let emb = try tensor("model.embed_tokens.weight")
         let out = where_["lm_head.weight"] != nil ? try tensor("lm_head.weight") : nil
-        return LlamaModel(config: cfg, tokenEmbedding: emb, outputNorm: try tensor("model.norm.weight").data,
+        let norm = try tensor("model.norm.weight").data
+        return LlamaModel(config: cfg, tokenEmbedding: emb, outputNorm: gemma ? norm.map { $0 + 1 } : norm,
                           output: out, blocks: blocks, tokenizer: tokenizer, sourcePath: dir)
     }
 
@@ -238,13 +248,16 @@ extension LlamaModel {
     /// configuration needs, as a floating-point type, in the configuration's shape, and no
     /// tensor of a block the configuration does not have.
     static func checkDirectoryTensors(_ cfg: LlamaConfig, _ where_: [String: SafetensorsFile], dir: String, cfgPath: String) throws {
-        guard cfg.numLayers <= (where_.count - tensorsOutsideBlocks) / tensorsPerBlock else {
+        let perBlock = tensorsPerBlock + cfg.arch.extraNorms.count
+        guard cfg.numLayers <= (where_.count - tensorsOutsideBlocks) / perBlock else {
             throw ModelFileError(file: cfgPath, field: ConfigFields.hf.layers,
-                                 "\(cfg.numLayers) blocks need \(cfg.numLayers * tensorsPerBlock + tensorsOutsideBlocks) tensors, the .safetensors files hold \(where_.count)")
+                                 "\(cfg.numLayers) blocks need \(cfg.numLayers * perBlock + tensorsOutsideBlocks) tensors, the .safetensors files hold \(where_.count)")
         }
         try checkNoExtraBlocks(Array(where_.keys), prefix: "model.layers.", layers: cfg.numLayers, file: cfgPath,
                                field: ConfigFields.hf.layers)
-        var plan = cfg.expectedTensors(block: hfName, embedding: "model.embed_tokens.weight", outputNorm: "model.norm.weight")
+        let post = cfg.arch.postNorms
+        var plan = cfg.expectedTensors(block: { hfName($0, $1, postNorms: post) }, embedding: "model.embed_tokens.weight",
+                                       outputNorm: "model.norm.weight")
         if where_["lm_head.weight"] != nil { plan.append(("lm_head.weight", [cfg.vocabSize, cfg.hiddenSize])) }
         for (name, shape) in plan {
             guard let sf = where_[name], let e = sf.entries[name] else {
