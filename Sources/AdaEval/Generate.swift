@@ -202,7 +202,7 @@ public func generate(view: ModelView, prompt: [Int32], maxTokens: Int, sampling:
     guard maxTokens >= 1 else { throw EvalError("tokens must be at least 1, got \(maxTokens)", origin: .tokens) }
     let room = c.contextLength - prompt.count
     guard maxTokens <= room else {
-        throw EvalError("the prompt has \(prompt.count) tokens and the context is \(c.contextLength): room for \(max(room, 0)) new tokens, \(maxTokens) asked",
+        throw EvalError("the prompt has \(prompt.count) token\(prompt.count == 1 ? "" : "s") and the context is \(c.contextLength): room for \(max(room, 0)) new tokens, \(maxTokens) asked",
                         origin: .tokens)
     }
     try sampling.validate()

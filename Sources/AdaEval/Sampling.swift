@@ -18,17 +18,19 @@ public struct Sampling: Sendable, Equatable {
 
     public static let greedy = Sampling()
 
+    static func format(_ x: Double) -> String { String(format: "%g", x) }
+
     /// Whether every pick is the argmax.
     public var isGreedy: Bool { temperature == 0 || topK == 1 }
 
     /// Refuses a negative or non-finite temperature, a negative top-k and a top-p outside (0, 1].
     public func validate() throws {
         guard temperature.isFinite, temperature >= 0 else {
-            throw EvalError("temperature must be a finite number ≥ 0 (0: greedy), got \(temperature)", origin: .temperature)
+            throw EvalError("temperature must be a finite number ≥ 0 (0: greedy), got \(Self.format(temperature))", origin: .temperature)
         }
         guard topK >= 0 else { throw EvalError("top_k must be ≥ 0 (0: no limit), got \(topK)", origin: .topK) }
         guard topP > 0, topP <= 1 else {
-            throw EvalError("top_p must be in (0, 1] (1: no limit), got \(topP)", origin: .topP)
+            throw EvalError("top_p must be in (0, 1] (1: no limit), got \(Self.format(topP))", origin: .topP)
         }
     }
 }
