@@ -43,8 +43,8 @@ struct DecodeBench: ParsableCommand {
     }
 
     var header: String {
-        String(format: "%-30@ %8@ %10@ %12@ %10@ %8@", "model" as NSString, "tok/s" as NSString, "prompt ms" as NSString,
-               "weights MB" as NSString, "GB/s" as NSString, "packed MB" as NSString)
+        "model".padding(toLength: 30, withPad: " ", startingAt: 0)
+            + ["tok/s", "prompt ms", "weights MB", "GB/s", "packed MB"].map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
     }
 
     /// One model: a warm-up generation (decodes the file's blocks), then the measured one.
@@ -54,8 +54,9 @@ struct DecodeBench: ParsableCommand {
         let r = try generate(view: view, prompt: ids, maxTokens: tokens, stopAtEnd: false)
         let bytes = Double(weightBytesPerToken(view))
         let packed = Double(packedBytesPerToken(view))
-        print(String(format: "%-30@ %8.1f %10.0f %12.0f %10.1f %8.0f", name as NSString, r.tokensPerSecond, r.promptSeconds * 1000,
-                     bytes / 1e6, bytes * r.tokensPerSecond / 1e9, packed / 1e6))
+        print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
+              + String(format: "%11.1f%11.0f%11.0f%11.1f%11.0f", r.tokensPerSecond, r.promptSeconds * 1000,
+                       bytes / 1e6, bytes * r.tokensPerSecond / 1e9, packed / 1e6))
     }
 
     /// Float32 weight bytes one token reads: every linear layer of every block, the norms and
