@@ -196,7 +196,13 @@ extension LlamaModel {
         try checkDirectoryTensors(cfg, where_, dir: dir, cfgPath: cfgPath)
         let tokPath = (dir as NSString).appendingPathComponent(gemma ? "tokenizer.model" : "tokenizer.json")
         let tokenizer: any TextTokenizer
-        if gemma { tokenizer = try hfSentencePieceTokenizer(dir) } else { tokenizer = try BPETokenizer(tokenizerJSON: tokPath) }
+        if gemma {
+            tokenizer = try hfSentencePieceTokenizer(dir)
+        } else {
+            // EOS ends generated text (a malformed id is refused just below).
+            let eos = Set(((try? json.tokenIDs("eos_token_id")) ?? []).compactMap { Int32(exactly: $0) })
+            tokenizer = try BPETokenizer(tokenizerJSON: tokPath, endIDs: eos)
+        }
         try checkTokenizerFits(tokenizer, cfg, file: tokPath, field: gemma ? "pieces" : "model.vocab")
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
             for id in try json.tokenIDs(key) { try checkTokenID(id, cfg, file: cfgPath, field: key) }

@@ -38,6 +38,21 @@ struct EngineErrorTests {
         // EvalError.windows / ctx: more windows than the text holds, a context too short.
         let w = try #require(caret("p = perplexity m \"austen:pride\" windows=100000 ctx=8", in: it))
         #expect(w.text == "windows=100000", "caret under \(w.text): \(w.message)")
+        // EvalError.tokens / temperature / topK / topP / prompt from generate.
+        let generated: [(String, String, String)] = [
+            ("g = generate m \"ab\" tokens=0", "tokens=0", "at least 1"),
+            ("g = generate m \"ab\" tokens=100000000", "tokens=100000000", "room for"),
+            ("g = generate m \"ab\" temperature=-0.5", "temperature=-0.5", "temperature"),
+            ("g = generate m \"ab\" top_k=-1", "top_k=-1", "top_k"),
+            ("g = generate m \"ab\" temperature=1 top_p=0", "top_p=0", "top_p"),
+            ("g = generate m \"\"", "\"\"", "no tokens"),
+        ]
+        for (source, argument, fragment) in generated {
+            let c = try #require(caret(source, in: it), "\(source) did not fail")
+            #expect(c.text == argument, "\(source): caret under '\(c.text)', expected '\(argument)'")
+            #expect(c.message.contains(fragment), "\(source): \(c.message)")
+        }
+        #expect(run("g = generate m \"ab\" tokens=3", in: it).error == nil)
         // Nothing was lost.
         #expect(it.variable("keep") == .number(1) && it.variable("q") == nil)
     }
