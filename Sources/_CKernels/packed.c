@@ -94,16 +94,23 @@ static inline void block2(const uint8_t *p, const float *x, __m256 acc[4]) {
     for (int k = 0; k < 4; k++) acc[k] = _mm256_fmadd_ps(widen8(low2(raw, k)), _mm256_loadu_ps(x + 8 * k), acc[k]);
 }
 
+// Bit 2 of eight codes from one byte of the high-bit word: lut[b] holds 4 in byte i when bit i
+// of b is set, added to the low two bits before widening.
+static uint64_t high_lut[256];
+static pthread_once_t lut_once = PTHREAD_ONCE_INIT;
+static void fill_lut(void) {
+    for (int b = 0; b < 256; b++) {
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++) if (b >> i & 1) v |= (uint64_t)4 << (8 * i);
+        high_lut[b] = v;
+    }
+}
+
 static inline void block3(const uint8_t *p, const float *x, __m256 acc[4]) {
-    const __m256i lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128), four = _mm256_set1_epi32(4);
     __m128i raw = _mm_loadl_epi64((const __m128i *)p);
-    uint32_t h;
-    memcpy(&h, p + 8, 4);
     for (int k = 0; k < 4; k++) {
-        __m256i bits = _mm256_and_si256(_mm256_set1_epi32((int)((h >> (8 * k)) & 0xFF)), lanes);
-        __m256i high = _mm256_and_si256(_mm256_cmpeq_epi32(bits, lanes), four);
-        __m256i q = _mm256_add_epi32(_mm256_cvtepu8_epi32(low2(raw, k)), high);
-        acc[k] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(q), _mm256_loadu_ps(x + 8 * k), acc[k]);
+        __m128i high = _mm_loadl_epi64((const __m128i *)&high_lut[p[8 + k]]);
+        acc[k] = _mm256_fmadd_ps(widen8(_mm_add_epi8(low2(raw, k), high)), _mm256_loadu_ps(x + 8 * k), acc[k]);
     }
 }
 
@@ -114,8 +121,8 @@ static inline float hsum(__m256 v) {
     return _mm_cvtss_f32(a);
 }
 
-/// sum over blocks [b0, b1) of codes · x (x indexed from block 0).
-static float dot_blocks(const uint8_t *row, int layout, const float *x, int b0, int b1) {
+/// Σ over blocks [b0, b1) of codes · x (x indexed from block 0), as eight partial sums.
+static inline __m256 dot_blocks_v(const uint8_t *row, int layout, const float *x, int b0, int b1) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     int bb = block_bytes(layout);
     const uint8_t *p = row + (long)b0 * bb;
@@ -126,7 +133,11 @@ static float dot_blocks(const uint8_t *row, int layout, const float *x, int b0, 
     case 2: for (int b = b0; b < b1; b++, p += bb, xp += 32) block2(p, xp, acc); break;
     default: for (int b = b0; b < b1; b++, p += bb, xp += 32) block8(p, xp, acc); break;
     }
-    return hsum(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
+    return _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+}
+
+static float dot_blocks(const uint8_t *row, int layout, const float *x, int b0, int b1) {
+    return hsum(dot_blocks_v(row, layout, x, b0, b1));
 }
 
 // ---- the product, split into tasks of rows ----
@@ -170,12 +181,15 @@ static void rows_oc(const job_t *j, const ada_packed_matrix *m, float *y, int r0
         const float *s = m->scales + (long)r * groups, *z = m->zeros + (long)r * groups;
         for (int t = 0; t < j->n; t++) {
             const float *x = j->xpad + (long)t * j->pad;
-            float acc = 0;
+            // Scale each group's partial sums in registers; one horizontal sum per row.
+            __m256 acc = _mm256_setzero_ps();
+            float offset = 0;
             for (int g = 0; g < groups; g++) {
                 int b1 = (g + 1) * gb < blocks ? (g + 1) * gb : blocks;
-                acc += s[g] * (dot_blocks(row, m->layout, x, g * gb, b1) - z[g] * xs[t * groups + g]);
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(s[g]), dot_blocks_v(row, m->layout, x, g * gb, b1), acc);
+                offset += s[g] * z[g] * xs[t * groups + g];
             }
-            y[(long)t * m->rows + r] = acc;
+            y[(long)t * m->rows + r] = hsum(acc) - offset;
         }
     }
 }
@@ -245,6 +259,7 @@ static void run_task(void *ctx, int task) {
 void ada_packed_matmul(const ada_packed_matrix *const *ms, int count, const float *x, int n, long ldx,
                        float *const *ys) {
     if (count <= 0 || n <= 0) return;
+    pthread_once(&lut_once, fill_lut);
     int cols = ms[0]->cols, pad = (cols + 31) / 32 * 32;
     float *xpad = calloc((size_t)n * pad, sizeof(float));
     if (!xpad) return;
