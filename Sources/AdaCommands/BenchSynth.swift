@@ -1,5 +1,6 @@
 import AdaLibrary
 import AdaModel
+import AdaTensor
 import ArgumentParser
 import Foundation
 

@@ -21,6 +21,16 @@ public struct EvalError: Error, CustomStringConvertible, Sendable, Equatable {
         case request
         /// The model: a quantized model compared with a reference of another shape.
         case model
+        /// Generation: the prompt (no tokens, or ids outside the vocabulary).
+        case prompt
+        /// Generation: the number of new tokens (below 1, or past the context length).
+        case tokens
+        /// Sampling: the temperature (negative or not finite).
+        case temperature
+        /// Sampling: top-k (negative).
+        case topK
+        /// Sampling: top-p (outside (0, 1]).
+        case topP
     }
 
     public let message: String

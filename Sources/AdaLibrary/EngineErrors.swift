@@ -47,6 +47,11 @@ func evalCandidates(_ o: EvalError.Origin) -> [String] {
     case .limit: return ["limit"]
     case .request: return ["model"]
     case .model: return ["reference", "model"]
+    case .prompt: return ["prompt"]
+    case .tokens: return ["tokens"]
+    case .temperature: return ["temperature"]
+    case .topK: return ["top_k"]
+    case .topP: return ["top_p"]
     }
 }
 

@@ -11,7 +11,7 @@ public protocol NativeLibrary: Sendable {
 /// Every library of ada, in the order `help` lists their categories.
 public let standardLibraries: [any NativeLibrary.Type] = [
     CoreLibrary.self, SessionLibrary.self, TensorLibrary.self, ModelLibrary.self, QuantLibrary.self, EditLibrary.self,
-    StatsLibrary.self, TableLibrary.self, EvaluateLibrary.self, PlotLibrary.self, TeachLibrary.self,
+    StatsLibrary.self, TableLibrary.self, EvaluateLibrary.self, GenerateLibrary.self, PlotLibrary.self, TeachLibrary.self,
 ]
 
 extension Registry {

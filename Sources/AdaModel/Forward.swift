@@ -77,7 +77,8 @@ public struct BlockTrace: Sendable {
 /// The building blocks of the LLaMA forward pass. All activations are `[T, features]`
 /// row-major so that every linear layer is one GEMM.
 public enum Forward {
-    /// `x · Wᵀ` for `x: [T, in]`, `W: [out, in]`.
+    /// `x · Wᵀ` for `x: [T, in]`, `W: [out, in]`. One row (a decoding step) is a
+    /// matrix-vector product (`sgemv`: a GEMM of one row would pack the whole weight first).
     public static func linear(_ x: Tensor, _ w: Tensor) -> Tensor {
         let (t, n) = x.matrixShape
         precondition(w.shape[1] == n, "linear: input has \(n) features, weight is \(w.shape)")
@@ -85,6 +86,11 @@ public enum Forward {
         x.data.withUnsafeBufferPointer { px in
             w.data.withUnsafeBufferPointer { pw in
                 out.data.withUnsafeMutableBufferPointer { po in
+                    if t == 1 {
+                        sgemv(trans: false, m: w.shape[0], n: n, alpha: 1, a: pw.baseAddress!, lda: n,
+                              x: px.baseAddress!, beta: 0, y: po.baseAddress!)
+                        return
+                    }
                     sgemm(transA: false, transB: true, m: t, n: w.shape[0], k: n, alpha: 1,
                           a: px.baseAddress!, lda: n, b: pw.baseAddress!, ldb: n, beta: 0,
                           c: po.baseAddress!, ldc: w.shape[0])

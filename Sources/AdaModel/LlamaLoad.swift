@@ -192,7 +192,9 @@ extension LlamaModel {
         }
         try checkDirectoryTensors(cfg, where_, dir: dir, cfgPath: cfgPath)
         let tokPath = (dir as NSString).appendingPathComponent("tokenizer.json")
-        let tokenizer = try BPETokenizer(tokenizerJSON: tokPath)
+        // EOS ends generated text (a malformed id is refused just below).
+        let eos = Set(((try? json.tokenIDs("eos_token_id")) ?? []).compactMap { Int32(exactly: $0) })
+        let tokenizer = try BPETokenizer(tokenizerJSON: tokPath, endIDs: eos)
         try checkTokenizerFits(tokenizer, cfg, file: tokPath, field: "model.vocab")
         for key in ["bos_token_id", "eos_token_id", "pad_token_id"] {
             for id in try json.tokenIDs(key) { try checkTokenID(id, cfg, file: cfgPath, field: key) }

@@ -34,6 +34,8 @@ public final class SentencePieceTokenizer: TextTokenizer {
     /// Beginning- and end-of-sequence ids; nil when the file names none.
     public let bos: Int32?
     public let eos: Int32?
+    /// EOS and, when the vocabulary has it, `<end_of_turn>` (Gemma's end of a chat turn).
+    public let endIDs: Set<Int32>
     /// Written for a byte that has no byte token.
     public let unknown: Int32?
 
@@ -80,6 +82,9 @@ public final class SentencePieceTokenizer: TextTokenizer {
         self.types = types
         self.bos = bos
         self.eos = eos
+        var ends = Set(eos.map { [$0] } ?? [])
+        if let eot = tokens.firstIndex(of: "<end_of_turn>") { ends.insert(Int32(eot)) }
+        endIDs = ends
         self.unknown = unknown
         self.addBOS = addBOS
         self.addEOS = addEOS

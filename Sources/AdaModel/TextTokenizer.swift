@@ -16,6 +16,9 @@ public protocol TextTokenizer: AnyObject, Sendable {
     var vocabularySize: Int { get }
     /// The beginning-of-sequence id that `encode` puts first, or nil when it adds none.
     var bosID: Int32? { get }
+    /// The ids that end a generated text (`generate` stops at the first): the file's EOS,
+    /// and its end-of-turn token when it names one (Gemma's `<end_of_turn>`). May be empty.
+    var endIDs: Set<Int32> { get }
 }
 
 extension BPETokenizer: TextTokenizer {

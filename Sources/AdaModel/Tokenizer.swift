@@ -16,6 +16,8 @@ public final class BPETokenizer: @unchecked Sendable {
     private let ranks: [String: Int]
     /// Token ids whose text is written verbatim when decoding (control tokens).
     private let verbatim: Set<Int32>
+    /// The ids that end a generated text (EOS, end of turn), from the file.
+    public let endIDs: Set<Int32>
     private let lock = NSLock()
     private var cache: [String: [Int32]] = [:]
 
@@ -39,8 +41,10 @@ public final class BPETokenizer: @unchecked Sendable {
         return d
     }()
 
-    public init(tokens: [String], merges: [String], preTokenizer: PreTokenizer, controlTokens: Set<Int32> = []) {
+    public init(tokens: [String], merges: [String], preTokenizer: PreTokenizer, controlTokens: Set<Int32> = [],
+                endIDs: Set<Int32> = []) {
         self.tokens = tokens
+        self.endIDs = endIDs.filter { $0 >= 0 && Int($0) < tokens.count }
         self.preTokenizer = preTokenizer
         var v: [String: Int32] = [:]
         v.reserveCapacity(tokens.count)
@@ -86,13 +90,17 @@ public final class BPETokenizer: @unchecked Sendable {
                 if ti == 3 || ti == 4 { control.insert(Int32(i)) }
             }
         }
-        self.init(tokens: toks, merges: merges, preTokenizer: pre == "smollm" ? .smollm : .gpt2, controlTokens: control)
+        // EOS and end-of-turn ids (range-checked against the embedding by the loader).
+        let ends = ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"].compactMap { gguf.metadata[$0]?.int }
+            .compactMap { Int32(exactly: $0) }
+        self.init(tokens: toks, merges: merges, preTokenizer: pre == "smollm" ? .smollm : .gpt2, controlTokens: control,
+                  endIDs: Set(ends))
     }
 
     /// Builds the tokenizer of a HuggingFace `tokenizer.json` (BPE model). The vocabulary's ids
     /// must be 0…n−1, each once; every merge must join two tokens of the vocabulary into a
     /// third (as the HF library requires); added tokens must agree with the vocabulary.
-    public convenience init(tokenizerJSON path: String) throws {
+    public convenience init(tokenizerJSON path: String, endIDs: Set<Int32> = []) throws {
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw ModelFileError(file: path, field: "", "cannot read")
@@ -112,7 +120,7 @@ public final class BPETokenizer: @unchecked Sendable {
         let merges = try Self.merges(model["merges"], toks: toks, vocabCount: vocabCount, fail)
         let text = String(decoding: data, as: UTF8.self)
         let pre: PreTokenizer = text.contains("\"individual_digits\": true") || text.contains("\"individual_digits\":true") ? .smollm : .gpt2
-        self.init(tokens: toks, merges: merges, preTokenizer: pre, controlTokens: control)
+        self.init(tokens: toks, merges: merges, preTokenizer: pre, controlTokens: control, endIDs: endIDs)
     }
 
     /// `model.vocab` as a token list: ids must be exact integers 0…n−1, each used once.

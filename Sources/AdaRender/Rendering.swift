@@ -49,6 +49,8 @@ public final class StandardHost: InterpreterHost {
     public var errorOutput: (String) -> Void
     /// Progress of long commands (label, done, total); nil: not shown.
     public var progressHandler: ((String, Int, Int) -> Void)?
+    /// Where streamed text goes (`InterpreterHost.stream`); nil: not shown. The REPL sets it.
+    public var streamHandler: ((String) -> Void)?
     /// The session as notebook cells (what `save notebook` and `ada run --notebook` write).
     public let notebook = NotebookRecorder()
 
@@ -61,6 +63,7 @@ public final class StandardHost: InterpreterHost {
     public func write(_ text: String) { output(text) }
     public func writeError(_ text: String) { errorOutput(text) }
     public func progress(_ label: String, _ done: Int, _ total: Int) { progressHandler?(label, done, total) }
+    public func stream(_ text: String) { streamHandler?(text) }
     public func text(of parts: [RichOutput], style: DisplayStyle) -> String { Rendering.text(of: parts, style: style) }
     public func statementBegan() { notebook.begin() }
     public func statementWrote(_ text: String) { notebook.text(text) }

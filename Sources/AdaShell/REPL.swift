@@ -55,6 +55,8 @@ public final class REPL {
     /// Runs until ^D; returns the exit status (0).
     public func run() -> Int32 {
         Shell.installInterruptHandler()
+        // Interactive: text that commands stream (generate's tokens) shows as it comes.
+        (interpreter.host as? StandardHost)?.streamHandler = { Shell.writeOut($0) }
         setUpLineEditor()
         Shell.writeOut("ada \(AdaVersion.string): 'help' lists the commands, 'help NAME' explains one; ^D exits.\n")
         if let dir = Journal.directory() {

@@ -258,6 +258,16 @@ public func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Flo
                 beta, c, blasint(ldc))
 }
 
+/// Thin wrapper over `cblas_sgemv` for a row-major `m × n` matrix: `y = alpha·A·x + beta·y`
+/// (`trans`: `Aᵀ·x`, then `x` has `m` entries and `y` has `n`).
+@inline(__always)
+public func sgemv(trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                  x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
+    if m == 0 || n == 0 { return }
+    cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), alpha, a, blasint(lda),
+                x, 1, beta, y, 1)
+}
+
 /// Double-precision `C = alpha·op(A)·op(B) + beta·C`, row-major.
 @inline(__always)
 public func dgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,

@@ -23,6 +23,10 @@ public protocol InterpreterHost: AnyObject {
     func writeError(_ text: String)
     /// Progress of a long command: `done` of `total` steps of the phase `label`.
     func progress(_ label: String, _ done: Int, _ total: Int)
+    /// Text a running command produces piece by piece (`generate`'s tokens as they are
+    /// written), shown at once by an interactive host; not the command's result, which
+    /// follows as usual. The default shows nothing (scripts print only the result).
+    func stream(_ text: String)
     /// The text of a value's parts (tables aligned, plots drawn) in `style`.
     func text(of parts: [RichOutput], style: DisplayStyle) -> String
     /// A top-level statement starts.
@@ -41,6 +45,7 @@ public protocol InterpreterHost: AnyObject {
 
 extension InterpreterHost {
     public func progress(_ label: String, _ done: Int, _ total: Int) {}
+    public func stream(_ text: String) {}
     public func statementBegan() {}
     public func statementWrote(_ text: String) {}
     public func statementShowed(_ parts: [RichOutput]) {}
