@@ -20,24 +20,67 @@ public final class PackedMatrix: @unchecked Sendable {
     private let scales: UnsafeMutableBufferPointer<Float>, zeros: UnsafeMutableBufferPointer<Float>
     private let rowBytes: Int
 
-    public init(_ layer: PackedLayer) {
-        rows = layer.rows
-        cols = layer.cols
-        bits = layer.spec.bits
-        layout = [2, 3, 4].contains(bits) ? bits : 8
-        dim = layer.spec.dim
-        groupSize = max(1, layer.groupSize)
-        let (r, c, l) = (layer.rows, layer.cols, layout)
-        rowBytes = ada_packed_row_bytes(Int32(c), Int32(l))
-        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, r * rowBytes))
-        layer.codes.withUnsafeBufferPointer { src in
-            ada_packed_layout(src.baseAddress, Int32(r), Int32(c), Int32(l), buffer.baseAddress)
+    public convenience init(_ layer: PackedLayer) {
+        self.init(codes: layer.codes, rows: layer.rows, cols: layer.cols, bits: layer.spec.bits, dim: layer.spec.dim,
+                  groupSize: layer.groupSize, scales: layer.scales.data, zeros: layer.zeros.data)
+    }
+
+    /// From codes one per byte (`[rows, cols]`, each below 2^bits) and the grouping's scales
+    /// and zeros (`[rows, ⌈cols/g⌉]` per-OC, `[⌈rows/g⌉, cols]` per-IC).
+    init(codes plain: [UInt8], rows: Int, cols: Int, bits: Int, dim: QuantDim, groupSize: Int,
+         scales s: [Float], zeros z: [Float]) {
+        self.rows = rows
+        self.cols = cols
+        self.bits = bits
+        let l = [2, 3, 4].contains(bits) ? bits : 8
+        layout = l
+        self.dim = dim
+        let g = max(1, groupSize)
+        self.groupSize = g
+        precondition(plain.count == rows * cols && s.count == z.count
+                     && s.count == (dim == .oc ? rows * ((cols + g - 1) / g) : ((rows + g - 1) / g) * cols),
+                     "PackedMatrix: \(plain.count) codes, \(s.count) scales for [\(rows), \(cols)] g\(g) \(dim)")
+        rowBytes = ada_packed_row_bytes(Int32(cols), Int32(l))
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, rows * rowBytes))
+        plain.withUnsafeBufferPointer { src in
+            ada_packed_layout(src.baseAddress, Int32(rows), Int32(cols), Int32(l), buffer.baseAddress)
         }
         codes = buffer
-        scales = .allocate(capacity: max(1, layer.scales.count))
-        _ = scales.initialize(from: layer.scales.data)
-        zeros = .allocate(capacity: max(1, layer.zeros.count))
-        _ = zeros.initialize(from: layer.zeros.data)
+        scales = .allocate(capacity: max(1, s.count))
+        _ = scales.initialize(from: s)
+        zeros = .allocate(capacity: max(1, z.count))
+        _ = zeros.initialize(from: z)
+    }
+
+    /// `w` as 8-bit symmetric codes in per-OC groups of 32 (`w = (code − 128)·d`, `d` the
+    /// group's max |w| / 127: GGML's Q8_0), when that represents every element exactly — as
+    /// for a tensor stored as Q8_0 in its file. Nil when any element would change, so a
+    /// product with the result equals one with `w` up to summation order.
+    public static func exactInt8(_ w: Tensor) -> PackedMatrix? {
+        guard w.rank == 2, w.shape[1] % 32 == 0 else { return nil }
+        let rows = w.shape[0], cols = w.shape[1], groups = cols / 32
+        var codes = [UInt8](repeating: 0, count: rows * cols)
+        var scales = [Float](repeating: 0, count: rows * groups)
+        let exact: Bool = w.data.withUnsafeBufferPointer { x in
+            for r in 0..<rows {
+                for g in 0..<groups {
+                    let base = r * cols + g * 32
+                    var amax: Float = 0
+                    for i in 0..<32 { amax = max(amax, abs(x[base + i])) }
+                    let d = amax / 127
+                    scales[r * groups + g] = d
+                    for i in 0..<32 {
+                        let q = d == 0 ? 0 : (x[base + i] / d).rounded(.toNearestOrEven)
+                        guard abs(q) <= 127, (q + 128 - 128) * d == x[base + i] else { return false }
+                        codes[base + i] = UInt8(q + 128)
+                    }
+                }
+            }
+            return true
+        }
+        guard exact else { return nil }
+        return PackedMatrix(codes: codes, rows: rows, cols: cols, bits: 8, dim: .oc, groupSize: 32,
+                            scales: scales, zeros: [Float](repeating: 128, count: rows * groups))
     }
 
     deinit {
