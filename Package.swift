@@ -36,7 +36,7 @@ let package = Package(
 
         .target(name: "AdaTensor", dependencies: ["_CBLAS", "_CKernels"], swiftSettings: fast),
         .target(name: "AdaModel", dependencies: ["AdaTensor"], swiftSettings: fast),
-        .target(name: "AdaQuant", dependencies: ["AdaTensor", "AdaModel"], swiftSettings: fast),
+        .target(name: "AdaQuant", dependencies: ["_CKernels", "AdaTensor", "AdaModel"], swiftSettings: fast),
         .target(name: "AdaEval", dependencies: ["AdaTensor", "AdaModel", "AdaQuant"], swiftSettings: fast),
         // The language core: syntax, checker, interpreter, values, the builtin registry. No
         // engine imports; it reaches its host (output, rendering, notebooks) through

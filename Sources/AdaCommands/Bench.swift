@@ -10,7 +10,7 @@ import Foundation
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks and reproducible experiments.",
-        subcommands: [EngineBench.self, QuantBench.self, Results.self, QuantizeCommand.self, TasksSpeed.self, AccuracyResults.self, SynthBench.self, DecodeBench.self])
+        subcommands: [EngineBench.self, QuantBench.self, Results.self, QuantizeCommand.self, TasksSpeed.self, AccuracyResults.self, SynthBench.self, DecodeBench.self, KernelBench.self])
 }
 
 func peakRSSMiB() -> Double {

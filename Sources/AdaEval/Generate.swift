@@ -1,6 +1,18 @@
 import AdaModel
+import AdaQuant
 import AdaTensor
 import Foundation
+
+/// How a decoder multiplies by a quantized model's layers.
+public enum DecodeKernels: String, Sendable, CaseIterable {
+    /// Float32 weights (a quantized view's layers dequantized once, kept within the memory
+    /// budget), OpenBLAS products.
+    case dense
+    /// Packed layers through the packed kernels, never dequantized: the layer's memory is its
+    /// packed size. The head too runs from 8-bit codes when those represent it exactly (a
+    /// file that stores it as Q8_0). Equal to `dense` up to Float32 summation order.
+    case packed
+}
 
 /// A decoder over a model view that keeps every layer's keys and values (after QK-norm and
 /// RoPE) for the positions it has run, so each further token is one batch-1 pass through
@@ -20,8 +32,11 @@ public final class KVDecoder {
     let kvWidth: Int
     private var keys: [[Float]]
     private var values: [[Float]]
+    /// With `.packed`: each block's packed layers in the kernels' layout, and the head.
+    let packed: [[LinearKind: PackedMatrix]]?
+    let packedHead: PackedMatrix?
 
-    public init(view: ModelView, capacity: Int, budget: Int = MemoryBudget.bytes) {
+    public init(view: ModelView, capacity: Int, budget: Int = MemoryBudget.bytes, kernels: DecodeKernels = .dense) {
         precondition(capacity >= 1, "KVDecoder: capacity must be at least 1")
         self.view = view
         self.capacity = capacity
@@ -31,6 +46,40 @@ public final class KVDecoder {
         rope = view.base.ropeTable(positions: capacity)
         keys = Array(repeating: [Float](repeating: 0, count: capacity * kvWidth), count: view.blockCount)
         values = keys
+        if kernels == .packed {
+            packed = (0..<view.blockCount).map { b in
+                var layers: [LinearKind: PackedMatrix] = [:]
+                for kind in LinearKind.allCases {
+                    if let p = view.overlay[LinearID(block: b, kind: kind)] as? PackedLayer { layers[kind] = PackedMatrix(p) }
+                }
+                return layers
+            }
+            packedHead = PackedMatrix.exactInt8(view.base.head)
+        } else {
+            packed = nil
+            packedHead = nil
+        }
+    }
+
+    /// Layers of this decoder that run from packed codes (the head not counted).
+    public var packedLayerCount: Int { packed?.reduce(0) { $0 + $1.count } ?? 0 }
+    /// Whether the head runs from exact 8-bit codes.
+    public var headIsPacked: Bool { packedHead != nil }
+
+    /// Block `b`'s weights: with packed layers, the base block (its packed layers are read
+    /// from codes and not materialized); otherwise the view's block through the cache.
+    func weights(_ b: Int) -> LlamaBlock {
+        if let p = packed?[b], !p.isEmpty { return view.base.blocks[b] }
+        return blocks.block(b)
+    }
+
+    /// `x · Wᵀ` for each of `kinds` (sharing input `x`) in block `l`: packed layers in one
+    /// kernel call, the others with OpenBLAS.
+    func project(_ kinds: [LinearKind], _ x: Tensor, _ w: LlamaBlock, layer l: Int) -> [Tensor] {
+        guard let p = packed?[l], !p.isEmpty else { return kinds.map { Forward.linear(x, w[$0]) } }
+        let fused = kinds.compactMap { p[$0] }
+        if fused.count == kinds.count { return PackedMatrix.multiply(fused, x) }
+        return kinds.map { k in p[k].map { $0.multiply(x) } ?? Forward.linear(x, w[k]) }
     }
 
     /// Runs `tokens` at positions `length…`, appending their keys and values, and returns the
@@ -40,18 +89,21 @@ public final class KVDecoder {
         let model = view.base
         let positions = Array(length..<(length + tokens.count))
         var x = model.embed(tokens)
-        for b in 0..<view.blockCount { x = step(blocks.block(b), x, layer: b, positions: positions) }
+        for b in 0..<view.blockCount { x = step(weights(b), x, layer: b, positions: positions) }
         length += tokens.count
-        return model.logits(x.rows((tokens.count - 1)..<tokens.count)).data
+        let last = x.rows((tokens.count - 1)..<tokens.count)
+        guard let head = packedHead else { return model.logits(last).data }
+        return head.multiply(Forward.rmsNorm(last, weight: model.outputNorm, eps: model.config.rmsNormEps)).data
     }
 
     /// One block on rows at `positions` (consecutive, starting at `length`).
     func step(_ w: LlamaBlock, _ x: Tensor, layer l: Int, positions: [Int]) -> Tensor {
         let model = view.base, eps = model.config.rmsNormEps
         let xn = Forward.rmsNorm(x, weight: w.attnNorm, eps: eps)
-        let q = model.rotated(.q, xn, w.q, block: w, rope: rope, positions: positions)
-        let k = model.rotated(.k, xn, w.k, block: w, rope: rope, positions: positions)
-        let v = Forward.linear(xn, w.v)
+        let qkv = project([.q, .k, .v], xn, w, layer: l)
+        let q = model.rotate(.q, qkv[0], block: w, rope: rope, positions: positions)
+        let k = model.rotate(.k, qkv[1], block: w, rope: rope, positions: positions)
+        let v = qkv[2]
         let start = positions[0] * kvWidth
         keys[l].withUnsafeMutableBufferPointer { d in
             k.data.withUnsafeBufferPointer { s in (d.baseAddress! + start).update(from: s.baseAddress!, count: s.count) }
@@ -60,9 +112,9 @@ public final class KVDecoder {
             v.data.withUnsafeBufferPointer { s in (d.baseAddress! + start).update(from: s.baseAddress!, count: s.count) }
         }
         let ctx = attend(q, layer: l, first: positions[0])
-        let h = model.residual(x, Forward.linear(ctx, w.o), postNorm: w.postAttnNorm)
-        let act = model.mlpActivation(w, Forward.rmsNorm(h, weight: w.ffnNorm, eps: eps))
-        return model.residual(h, Forward.linear(act, w.down), postNorm: w.postFFNNorm)
+        let h = model.residual(x, project([.o], ctx, w, layer: l)[0], postNorm: w.postAttnNorm)
+        let gu = project([.gate, .up], Forward.rmsNorm(h, weight: w.ffnNorm, eps: eps), w, layer: l)
+        return model.residual(h, project([.down], model.activate(gu[0], gu[1]), w, layer: l)[0], postNorm: w.postFFNNorm)
     }
 
     /// Attention of query rows at positions `first…` over the cached keys `0…first+T−1`
@@ -189,7 +241,7 @@ public struct TextStream {
 /// written. Refuses an empty prompt, ids outside the vocabulary, `maxTokens` below 1 or past
 /// the context length, and bad sampling parameters (`EvalError` with their origins).
 public func generate(view: ModelView, prompt: [Int32], maxTokens: Int, sampling: Sampling = .greedy,
-                     stopAtEnd: Bool = true, onToken: ((Int32) -> Void)? = nil,
+                     kernels: DecodeKernels = .dense, stopAtEnd: Bool = true, onToken: ((Int32) -> Void)? = nil,
                      shouldStop: (() -> Bool)? = nil) throws -> GenerationResult {
     let c = view.config, tokenizer = view.base.tokenizer
     let bos = tokenizer.bosID
@@ -206,7 +258,7 @@ public func generate(view: ModelView, prompt: [Int32], maxTokens: Int, sampling:
                         origin: .tokens)
     }
     try sampling.validate()
-    let decoder = KVDecoder(view: view, capacity: prompt.count + maxTokens)
+    let decoder = KVDecoder(view: view, capacity: prompt.count + maxTokens, kernels: kernels)
     var sampler = Sampler(sampling)
     let ends = stopAtEnd ? tokenizer.endIDs : []
     let t0 = DispatchTime.now().uptimeNanoseconds

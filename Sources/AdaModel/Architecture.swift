@@ -116,9 +116,16 @@ extension LlamaModel {
     public func rotated(_ kind: LinearKind, _ xn: Tensor, _ w: Tensor, block: LlamaBlock, rope: RoPETable,
                         positions: [Int]? = nil) -> Tensor {
         precondition(kind == .q || kind == .k, "rotated: only q and k are rotated")
+        return rotate(kind, Forward.linear(xn, w), block: block, rope: rope, positions: positions)
+    }
+
+    /// QK-norm (when the family has it) and RoPE on a q or k projection `y` already computed.
+    public func rotate(_ kind: LinearKind, _ projection: Tensor, block: LlamaBlock, rope: RoPETable,
+                       positions: [Int]? = nil) -> Tensor {
+        precondition(kind == .q || kind == .k, "rotate: only q and k are rotated")
         let c = config
         let heads = kind == .q ? c.numHeads : c.numKVHeads
-        var y = Forward.linear(xn, w)
+        var y = projection
         if c.arch.qkNorm, let norm = kind == .q ? block.qNorm : block.kNorm {
             y = Forward.headNorm(y, heads: heads, weight: norm, eps: c.rmsNormEps)
         }

@@ -1,0 +1,148 @@
+import _CKernels
+import AdaModel
+import AdaTensor
+
+/// A quantized layer in the packed kernels' layout (`_CKernels/packed.c`): codes in blocks of
+/// 32 at 2, 3, 4 or 8 bits per code (5–7-bit codes are kept one per byte), with the layer's
+/// Float32 scales and zeros, multiplied without making a Float32 copy of the weights. Both
+/// groupings run on the same code·input dot products: per-OC subtracts `zero × Σx` per
+/// group, per-IC scales the input by the column's scale once per group of rows. The result
+/// equals `x · dequantized(W)ᵀ` up to Float32 summation order.
+public final class PackedMatrix: @unchecked Sendable {
+    public let rows: Int, cols: Int
+    public let bits: Int
+    /// Bits per code in the kernel layout (2, 3, 4 or 8).
+    public let layout: Int
+    public let dim: QuantDim
+    public let groupSize: Int
+    // Owned buffers (freed in deinit), so the C descriptors may point into them.
+    private let codes: UnsafeMutableBufferPointer<UInt8>
+    private let scales: UnsafeMutableBufferPointer<Float>, zeros: UnsafeMutableBufferPointer<Float>
+    private let rowBytes: Int
+
+    public convenience init(_ layer: PackedLayer) {
+        self.init(codes: layer.codes, rows: layer.rows, cols: layer.cols, bits: layer.spec.bits, dim: layer.spec.dim,
+                  groupSize: layer.groupSize, scales: layer.scales.data, zeros: layer.zeros.data)
+    }
+
+    /// From codes one per byte (`[rows, cols]`, each below 2^bits) and the grouping's scales
+    /// and zeros (`[rows, ⌈cols/g⌉]` per-OC, `[⌈rows/g⌉, cols]` per-IC).
+    init(codes plain: [UInt8], rows: Int, cols: Int, bits: Int, dim: QuantDim, groupSize: Int,
+         scales s: [Float], zeros z: [Float]) {
+        self.rows = rows
+        self.cols = cols
+        self.bits = bits
+        let l = [2, 3, 4].contains(bits) ? bits : 8
+        layout = l
+        self.dim = dim
+        let g = max(1, groupSize)
+        self.groupSize = g
+        precondition(plain.count == rows * cols && s.count == z.count
+                     && s.count == (dim == .oc ? rows * ((cols + g - 1) / g) : ((rows + g - 1) / g) * cols),
+                     "PackedMatrix: \(plain.count) codes, \(s.count) scales for [\(rows), \(cols)] g\(g) \(dim)")
+        rowBytes = ada_packed_row_bytes(Int32(cols), Int32(l))
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, rows * rowBytes))
+        plain.withUnsafeBufferPointer { src in
+            ada_packed_layout(src.baseAddress, Int32(rows), Int32(cols), Int32(l), buffer.baseAddress)
+        }
+        codes = buffer
+        scales = .allocate(capacity: max(1, s.count))
+        _ = scales.initialize(from: s)
+        zeros = .allocate(capacity: max(1, z.count))
+        _ = zeros.initialize(from: z)
+    }
+
+    /// `w` as 8-bit symmetric codes in per-OC groups of 32 (`w = (code − 128)·d`, `d` the
+    /// group's max |w| / 127: GGML's Q8_0), when that represents every element exactly — as
+    /// for a tensor stored as Q8_0 in its file. Nil when any element would change, so a
+    /// product with the result equals one with `w` up to summation order.
+    public static func exactInt8(_ w: Tensor) -> PackedMatrix? {
+        guard w.rank == 2, w.shape[1] % 32 == 0 else { return nil }
+        let rows = w.shape[0], cols = w.shape[1], groups = cols / 32
+        var codes = [UInt8](repeating: 0, count: rows * cols)
+        var scales = [Float](repeating: 0, count: rows * groups)
+        let exact: Bool = w.data.withUnsafeBufferPointer { x in
+            for r in 0..<rows {
+                for g in 0..<groups {
+                    let base = r * cols + g * 32
+                    var amax: Float = 0
+                    for i in 0..<32 { amax = max(amax, abs(x[base + i])) }
+                    let d = amax / 127
+                    scales[r * groups + g] = d
+                    for i in 0..<32 {
+                        let q = d == 0 ? 0 : (x[base + i] / d).rounded(.toNearestOrEven)
+                        guard abs(q) <= 127, (q + 128 - 128) * d == x[base + i] else { return false }
+                        codes[base + i] = UInt8(q + 128)
+                    }
+                }
+            }
+            return true
+        }
+        guard exact else { return nil }
+        return PackedMatrix(codes: codes, rows: rows, cols: cols, bits: 8, dim: .oc, groupSize: 32,
+                            scales: scales, zeros: [Float](repeating: 128, count: rows * groups))
+    }
+
+    deinit {
+        codes.deallocate()
+        scales.deallocate()
+        zeros.deallocate()
+    }
+
+    var descriptor: ada_packed_matrix {
+        ada_packed_matrix(rows: Int32(rows), cols: Int32(cols), layout: Int32(layout), dim: dim == .oc ? 0 : 1,
+                          group: Int32(groupSize), row_bytes: rowBytes, codes: codes.baseAddress,
+                          scales: scales.baseAddress, zeros: zeros.baseAddress)
+    }
+
+    public var shape: [Int] { [rows, cols] }
+    /// Bytes read per product: the codes and the Float32 scales and zeros.
+    public var storedBytes: Int { codes.count + (scales.count + zeros.count) * MemoryLayout<Float>.size }
+
+    /// The codes back from the kernel layout, one per byte, `[rows, cols]` row-major.
+    public var unpackedCodes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: rows * cols)
+        out.withUnsafeMutableBufferPointer { dst in
+            for r in 0..<rows {
+                ada_packed_unpack_row(codes.baseAddress! + r * rowBytes, Int32(cols), Int32(layout),
+                                      dst.baseAddress! + r * cols)
+            }
+        }
+        return out
+    }
+
+    /// Threads of the kernels' pool, the caller included (`ADA_THREADS`, else the processor
+    /// count); 1 runs every product in the caller.
+    public static var threads: Int {
+        get { Int(ada_threads()) }
+        set { ada_set_threads(Int32(newValue)) }
+    }
+
+    /// `x · Wᵀ` for `x` of shape `[n, cols]`: `[n, rows]`.
+    public func multiply(_ x: Tensor) -> Tensor {
+        PackedMatrix.multiply([self], x)[0]
+    }
+
+    /// `x · Wₖᵀ` for several matrices of the same input width in one call on the thread pool
+    /// (q, k and v; gate and up), so the pool is woken once. `x` is `[n, cols]`; the caller
+    /// checks the shapes (a mismatch is a programming error).
+    public static func multiply(_ ms: [PackedMatrix], _ x: Tensor) -> [Tensor] {
+        guard let first = ms.first else { return [] }
+        precondition(x.rank == 2 && x.shape[1] == first.cols && ms.allSatisfy { $0.cols == first.cols },
+                     "packed multiply: input \(x.shape), weights \(first.shape)")
+        let n = x.shape[0]
+        let outs = ms.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, n * $0.rows)) }
+        defer { outs.forEach { $0.deallocate() } }
+        withExtendedLifetime(ms) {
+            var descs = ms.map(\.descriptor)
+            descs.withUnsafeMutableBufferPointer { d in
+                let ptrs = (0..<ms.count).map { Optional(UnsafePointer(d.baseAddress! + $0)) }
+                let ys = outs.map { Optional($0.baseAddress!) }
+                x.data.withUnsafeBufferPointer { xp in
+                    ada_packed_matmul(ptrs, Int32(ms.count), xp.baseAddress, Int32(n), first.cols, ys)
+                }
+            }
+        }
+        return ms.indices.map { k in Tensor(shape: [n, ms[k].rows], data: Array(outs[k].prefix(n * ms[k].rows))) }
+    }
+}
