@@ -8,8 +8,10 @@ import Foundation
 /// `ada bench decode`: tokens per second of batch-1 greedy generation with the KV cache
 /// (docs/benchmarks.md, "Decoding"). A prompt of the first `--prompt` tokens of Pride and
 /// Prejudice, then `--tokens` new tokens (no stop at EOS); the rate counts the one-token
-/// passes after the prompt's pass. Quantized models run from their materialized Float32
-/// blocks (no packed kernels yet), so they read as many weight bytes per token as F32.
+/// passes after the prompt's pass. Quantized models run twice: from their materialized
+/// Float32 blocks (`dense`, as many weight bytes per token as F32) and from their packed
+/// codes (`packed`: the packed kernels, the head from exact 8-bit codes when the file stores
+/// it as Q8_0). Bytes per token are what the decoder's products read.
 struct DecodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "decode", abstract: "Batch-1 generation speed (tokens/s) with the KV cache.")
     @Option(help: "Prompt tokens.") var prompt = 16
@@ -33,48 +35,31 @@ struct DecodeBench: ParsableCommand {
                 }
             }
             print(header)
-            for (name, view) in rows { try report(name, view, text: text) }
+            for (name, view) in rows {
+                try report(name + " dense", view, text: text, kernels: .dense)
+                if !view.overlay.isEmpty || name.hasSuffix("F32") { try report(name + " packed", view, text: text, kernels: .packed) }
+            }
             if !noGemma {
                 let gemma = try LlamaModel.load(path: DataPaths.model("gemma3"))
-                try report("gemma3 F32", ModelView(base: gemma), text: text)
+                try report("gemma3 F32 dense", ModelView(base: gemma), text: text, kernels: .dense)
             }
         } catch { throw fail(error) }
         print(String(format: "peak RSS: %.0f MiB", peakRSSMiB()))
     }
 
     var header: String {
-        "model".padding(toLength: 30, withPad: " ", startingAt: 0)
-            + ["tok/s", "prompt ms", "weights MB", "GB/s", "packed MB"].map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
+        "model".padding(toLength: 38, withPad: " ", startingAt: 0)
+            + ["tok/s", "prompt ms", "MB/token", "GB/s"].map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
     }
 
     /// One model: a warm-up generation (decodes the file's blocks), then the measured one.
-    func report(_ name: String, _ view: ModelView, text: String) throws {
+    func report(_ name: String, _ view: ModelView, text: String, kernels: DecodeKernels) throws {
         let ids = Array(view.base.tokenizer.encode(text).prefix(prompt))
-        _ = try generate(view: view, prompt: ids, maxTokens: 4, stopAtEnd: false)
-        let r = try generate(view: view, prompt: ids, maxTokens: tokens, stopAtEnd: false)
-        let bytes = Double(weightBytesPerToken(view))
-        let packed = Double(packedBytesPerToken(view))
-        print(name.padding(toLength: 30, withPad: " ", startingAt: 0)
-              + String(format: "%11.1f%11.0f%11.0f%11.1f%11.0f", r.tokensPerSecond, r.promptSeconds * 1000,
-                       bytes / 1e6, bytes * r.tokensPerSecond / 1e9, packed / 1e6))
-    }
-
-    /// Float32 weight bytes one token reads: every linear layer of every block, the norms and
-    /// the output head (the embedding row is one row, not counted).
-    func weightBytesPerToken(_ view: ModelView) -> Int {
-        let c = view.config
-        let linear = LinearKind.allCases.reduce(0) { $0 + c.shape($1).reduce(1, *) } * view.blockCount
-        return 4 * (linear + c.vocabSize * c.hiddenSize)
-    }
-
-    /// What a packed kernel would read: the packed layers (codes, scales, zeros) where the view
-    /// has them, Float32 elsewhere, and the Float32 head.
-    func packedBytesPerToken(_ view: ModelView) -> Int {
-        let c = view.config
-        var total = 4 * c.vocabSize * c.hiddenSize
-        for id in view.linearIDs {
-            total += view.overlay[id]?.storedBytes ?? 4 * c.shape(id.kind).reduce(1, *)
-        }
-        return total
+        _ = try generate(view: view, prompt: ids, maxTokens: 4, kernels: kernels, stopAtEnd: false)
+        let r = try generate(view: view, prompt: ids, maxTokens: tokens, kernels: kernels, stopAtEnd: false)
+        let bytes = Double(KVDecoder(view: view, capacity: 1, kernels: kernels).weightBytesPerToken)
+        print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
+              + String(format: "%11.1f%11.0f%11.0f%11.1f", r.tokensPerSecond, r.promptSeconds * 1000,
+                       bytes / 1e6, bytes * r.tokensPerSecond / 1e9))
     }
 }

@@ -66,6 +66,20 @@ public final class KVDecoder {
     /// Whether the head runs from exact 8-bit codes.
     public var headIsPacked: Bool { packedHead != nil }
 
+    /// Weight bytes one token's pass reads: every block's linear layers (packed codes, scales
+    /// and zeros where this decoder multiplies them packed, Float32 otherwise) and the head.
+    /// Norms and the one embedding row are left out.
+    public var weightBytesPerToken: Int {
+        let c = view.config
+        var total = packedHead?.storedBytes ?? 4 * c.vocabSize * c.hiddenSize
+        for b in 0..<view.blockCount {
+            for kind in LinearKind.allCases {
+                total += packed?[b][kind]?.storedBytes ?? 4 * c.shape(kind).reduce(1, *)
+            }
+        }
+        return total
+    }
+
     /// Block `b`'s weights: with packed layers, the base block (its packed layers are read
     /// from codes and not materialized); otherwise the view's block through the cache.
     func weights(_ b: Int) -> LlamaBlock {

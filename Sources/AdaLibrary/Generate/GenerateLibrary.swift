@@ -14,7 +14,7 @@ public enum GenerateLibrary: NativeLibrary {
             name: "generate", category: "generate",
             summary: "The text a model writes after a prompt (greedy or sampled, with a KV cache); a list of models writes side by side.",
             help: """
-            The prompt is tokenized as the model's tokenizer does (Gemma puts BOS first; no chat template is applied), run through the model once, then each new token costs one pass of one position through every block: the keys and values of earlier positions are kept (a KV cache), and sliding-window layers attend to their window only. temperature=0 (the default) or top_k=1 is greedy: the most likely token each time. temperature>0 draws from the softmax of logits/temperature, first keeping the top_k most likely tokens (0: all), then the smallest set of the most likely whose probability reaches top_p (1: all); seed starts the generator (SplitMix64), so the same seed writes the same text on every run. Generation stops after `tokens` new tokens or at the model's end token (EOS, and Gemma's <end_of_turn>), which is not part of the text. A quantized model generates from its materialized Float32 blocks (the same weights its perplexity uses). In the REPL the text is printed as it is written; ^C stops the generation and keeps what was written (stop is "interrupted"). The result's seconds and tok_per_s (one-token passes per second after the prompt's pass) vary from run to run; the text does not.
+            The prompt is tokenized as the model's tokenizer does (Gemma puts BOS first; no chat template is applied), run through the model once, then each new token costs one pass of one position through every block: the keys and values of earlier positions are kept (a KV cache), and sliding-window layers attend to their window only. temperature=0 (the default) or top_k=1 is greedy: the most likely token each time. temperature>0 draws from the softmax of logits/temperature, first keeping the top_k most likely tokens (0: all), then the smallest set of the most likely whose probability reaches top_p (1: all); seed starts the generator (SplitMix64), so the same seed writes the same text on every run. Generation stops after `tokens` new tokens or at the model's end token (EOS, and Gemma's <end_of_turn>), which is not part of the text. A quantized model generates from its materialized Float32 blocks (the same weights its perplexity uses), or with kernels=packed from its packed codes through the packed kernels (the head too, from 8-bit codes, when the model file stores it as Q8_0): the same model, its logits equal up to Float32 summation order, at a fraction of the memory traffic. In the REPL the text is printed as it is written; ^C stops the generation and keeps what was written (stop is "interrupted"). The result's seconds and tok_per_s (one-token passes per second after the prompt's pass) vary from run to run; the text does not.
             """,
             examples: ["generate m \"The capital of France is\" tokens=16",
                        "r = generate m \"Once upon a time\" tokens=48 temperature=0.8 top_p=0.95 seed=7\nprint r.text",
@@ -25,7 +25,8 @@ public enum GenerateLibrary: NativeLibrary {
                      Param("temperature", .number, default: .int(0), doc: "softmax temperature (≥ 0; 0: greedy)"),
                      Param("top_k", .int, default: .int(0), doc: "draw from the k most likely tokens only (≥ 0; 0: no limit; 1: greedy)"),
                      Param("top_p", .number, default: .int(1), doc: "draw from the most likely tokens whose probability reaches p (0 < p ≤ 1; 1: no limit)"),
-                     Param("seed", .int, default: .int(0), doc: "the sampling generator's seed")],
+                     Param("seed", .int, default: .int(0), doc: "the sampling generator's seed"),
+                     Param("kernels", choice: DecodeKernels.self, default: .dense, doc: "dense: Float32 weights (a quantized model's blocks dequantized once); packed: a quantized model's layers multiplied from their packed codes (its memory is its packed size), equal to dense up to Float32 summation order")],
             returns: "a record {text, prompt, prompt_tokens, new_tokens, ids, stop, seconds, tok_per_s}; for a list of models a table (model, text, new_tokens, stop)",
             run: { a, ctx in try runGenerate(a, ctx) })
     }
@@ -37,6 +38,7 @@ public enum GenerateLibrary: NativeLibrary {
         let seed = try a.int("seed")
         let sampling = Sampling(temperature: try a.number("temperature"), topK: try a.int("top_k"),
                                 topP: try a.number("top_p"), seed: UInt64(bitPattern: Int64(seed)))
+        let kernels = try a.choice("kernels", as: DecodeKernels.self)
         let single = models.count == 1 && !isList(a["model"])
         var results: [(String, GenerationResult)] = []
         for (view, name) in models {
@@ -44,7 +46,7 @@ public enum GenerateLibrary: NativeLibrary {
             var stream = TextStream(tokenizer: view.base.tokenizer, prompt: ids)
             if !single { ctx.host.stream("[\(name)] ") }
             let r = try engine(a, "prompt") {
-                try generate(view: view, prompt: ids, maxTokens: tokens, sampling: sampling,
+                try generate(view: view, prompt: ids, maxTokens: tokens, sampling: sampling, kernels: kernels,
                              onToken: { ctx.host.stream(stream.push($0)) }, shouldStop: ctx.shouldStop)
             }
             ctx.host.stream(stream.finish() + "\n")

@@ -1,5 +1,6 @@
 #ifndef ADA_KERNELS_H
 #define ADA_KERNELS_H
+#include "ada_packed.h"  // the packed products (packed.c)
 // Vectorized element-wise kernels (exp, softmax, SiLU) for the forward pass. Written in C so
 // the compiler may reassociate reductions and use AVX2/FMA; see kernels.c.
 
