@@ -254,6 +254,7 @@ public enum QuantLibrary: NativeLibrary {
 
         r.register(quantizeCommand)
         r.register(rtnCommand)
+        r.register(awqCommand)
         r.register(exportCommand)
         r.register(loadPackedCommand)
     }
