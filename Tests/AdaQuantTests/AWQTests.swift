@@ -24,7 +24,7 @@ struct AWQTests {
         #expect(awqScales([1, 4, 0.25], alpha: 0) == [1, 1, 1])
         // [1, 9] at α = 0.5: [1, 3] / √3.
         let s = awqScales([1, 9], alpha: 0.5)
-        #expect(abs(s[0] - 1 / 3.0.squareRoot()) < 1e-6 && abs(s[1] - 3.0.squareRoot()) < 1e-6)
+        #expect(abs(s[0] - 1 / Float(3).squareRoot()) < 1e-6 && abs(s[1] - Float(3).squareRoot()) < 1e-6)
     }
 
     /// Folding arbitrary scales into every group (q/k/v into attn_norm, o into v's rows with
@@ -49,7 +49,7 @@ struct AWQTests {
     }
 
     /// The searched model: the same function, each group's chosen α at most as bad as α = 0 on
-    /// the search's criterion, and the criterion recomputed here for the chosen α (RTN of W·s,
+    /// the search's criterion (better somewhere per-OC, no change per-IC), and the criterion recomputed here for the chosen α (RTN of W·s,
     /// divided by s, output error on the block's full-precision inputs) equal to the reported one.
     @Test(arguments: [QuantDim.oc, .ic])
     func searchedModelKeepsTheFunctionAndLowersTheError(dim: QuantDim) throws {
@@ -59,7 +59,14 @@ struct AWQTests {
         #expect(r.choices.count == m.blocks.count * 4)
         #expect(relLogitDiff(m, r.model, Self.windows[1]) < 1e-5)
         #expect(r.choices.allSatisfy { $0.errorScaled <= $0.errorPlain })
-        #expect(r.choices.contains { $0.alpha > 0 && $0.errorScaled < $0.errorPlain * 0.99 }, "some group gains")
+        if dim == .oc {
+            #expect(r.choices.contains { $0.alpha > 0 && $0.errorScaled < $0.errorPlain * 0.99 }, "some group gains")
+        } else {
+            // A per-IC group lies in one input column: scaling the column scales the group's
+            // range and every weight alike, so RTN's relative error and the output error are
+            // unchanged (up to float rounding) whatever α.
+            #expect(r.choices.allSatisfy { $0.errorScaled >= $0.errorPlain * (1 - 1e-4) })
+        }
         // α = 0's error, recomputed from the definition: RTN of each module, output MSE × rows.
         let hs = try CalibrationHessians(model: m, calibration: Self.windows)
         for c in r.choices where c.block == 0 {
