@@ -17,5 +17,5 @@ down = m["blk.3.ffn_down"]
 for d in [oc, ic] {
   a = rtn down bits=3 group=128 dim=d
   b = rtn down bits=3 group=128 dim=d clip=mse
-  print d, a.mse, b.mse, b.mse < a.mse
+  print d, a.mse, b.mse, (b.mse < a.mse)
 }
