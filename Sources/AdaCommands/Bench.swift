@@ -6,11 +6,12 @@ import AdaTensor
 import ArgumentParser
 import Foundation
 
-/// Benchmarks and reproducible experiments (not tests): `ada bench engine|quant|results|quantize|tasks|accuracy|synth|decode`.
+/// Benchmarks and reproducible experiments (not tests): `ada bench engine|quant|results|quantize|tasks|accuracy|synth|decode|kernels|ablation`.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks and reproducible experiments.",
-        subcommands: [EngineBench.self, QuantBench.self, Results.self, QuantizeCommand.self, TasksSpeed.self, AccuracyResults.self, SynthBench.self, DecodeBench.self, KernelBench.self])
+        subcommands: [EngineBench.self, QuantBench.self, Results.self, QuantizeCommand.self, TasksSpeed.self, AccuracyResults.self,
+                      SynthBench.self, DecodeBench.self, KernelBench.self, Ablation.self])
 }
 
 func peakRSSMiB() -> Double {

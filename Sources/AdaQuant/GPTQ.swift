@@ -86,6 +86,9 @@ func upperCholeskyOfInverse(_ h: [Double], n: Int) throws -> [Double] {
 /// on GPTQ's grid (range widened to include 0) unless the spec names another grid than `minmax`.
 /// per-IC: when a column is quantized, its `out/g` group parameters are fitted to the
 /// error-updated column with the spec's grid.
+/// A clip search (`spec.clip`) chooses each group's range where the group is fitted: per-OC on
+/// the original weights (static groups), per-IC on the error-updated column; `weighted`
+/// weights each element by its input column's Hessian diagonal.
 /// Weights or a Hessian holding NaN or ±∞ are refused (origins `.tensor` and `.calibration`, naming `name`).
 public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options: GPTQOptions = GPTQOptions(),
                          name: String = "the weight", shouldStop: (() -> Bool)? = nil) throws -> QuantizedTensor {
@@ -104,6 +107,7 @@ public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options
         for r in 0..<rows { wd[r * cols + i] = 0 }
     }
     var sweep = GPTQSweep(rows: rows, cols: cols, groupSize: g, spec: spec)
+    if spec.clip.mode == .weighted { sweep.importance = (0..<cols).map { Float(h[$0 * cols + $0]) } }
     if spec.dim == .oc { sweep.fitStaticGroups(wd) }
     // Act-order permutation (stable: ties keep column order).
     if options.actOrder {
@@ -112,7 +116,8 @@ public func quantizeGPTQ(_ w: Tensor, hessian: Hessian, spec: QuantSpec, options
     }
     let u = try dampedUpperCholeskyOfInverse(h, perm: sweep.perm, damp: options.damp)
     try sweep.run(wd, u: u.map { Float($0) }, blockSize: max(1, options.blockSize), shouldStop: shouldStop)
-    let effSpec = QuantSpec(bits: spec.bits, group: spec.group, dim: spec.dim, grid: spec.dim == .oc ? sweep.ocGrid : spec.grid)
+    let effSpec = QuantSpec(bits: spec.bits, group: spec.group, dim: spec.dim, grid: spec.dim == .oc ? sweep.ocGrid : spec.grid,
+                            clip: spec.clip)
     let along = spec.dim == .oc ? cols : rows
     let q = QuantizedTensor(spec: effSpec, groupSize: g, codes: sweep.codes, scales: sweep.scales, zeros: sweep.zeros,
                             dequantized: Tensor(shape: [rows, cols], data: sweep.deq), ragged: along % g != 0)
@@ -154,6 +159,8 @@ struct GPTQSweep {
     var scales: Tensor, zeros: Tensor
     var codes: [UInt8]
     var deq: [Float]
+    /// Per input column (original order) error weights of `clip=weighted`: the Hessian diagonal.
+    var importance: [Float]?
 
     init(rows: Int, cols: Int, groupSize g: Int, spec: QuantSpec) {
         (self.rows, self.cols, self.g, self.spec) = (rows, cols, g, spec)
@@ -169,14 +176,19 @@ struct GPTQSweep {
 
     /// per-OC static groups from the (dead-zeroed) original weights `wd`.
     mutating func fitStaticGroups(_ wd: [Float]) {
-        wd.withUnsafeBufferPointer { p in
-            for r in 0..<rows {
-                for gi in 0..<nGroups {
-                    let lo = r * cols + gi * g, hi = r * cols + min((gi + 1) * g, cols)
-                    let gp = GroupParams.fit(UnsafeBufferPointer(rebasing: p[lo..<hi]), bits: spec.bits, grid: ocGrid)
-                    scales.data[r * nGroups + gi] = gp.scale
-                    zeros.data[r * nGroups + gi] = gp.zero
+        let imp = importance ?? []
+        for r in 0..<rows {
+            for gi in 0..<nGroups {
+                let c0 = gi * g, c1 = min((gi + 1) * g, cols)
+                let gp = wd.withUnsafeBufferPointer { p in
+                    imp.withUnsafeBufferPointer { pi in
+                        spec.clip.fit(UnsafeBufferPointer(rebasing: p[(r * cols + c0)..<(r * cols + c1)]),
+                                      weights: importance == nil ? nil : UnsafeBufferPointer(rebasing: pi[c0..<c1]),
+                                      bits: spec.bits, grid: ocGrid)
+                    }
                 }
+                scales.data[r * nGroups + gi] = gp.scale
+                zeros.data[r * nGroups + gi] = gp.zero
             }
         }
     }
@@ -234,7 +246,9 @@ struct GPTQSweep {
         if spec.dim == .ic {
             for gi in 0..<nGroups {
                 let lo = gi * g, hi = min((gi + 1) * g, rows)
-                let gp = GroupParams.fit(UnsafeBufferPointer(start: col + lo, count: hi - lo), bits: spec.bits, grid: spec.grid)
+                // One input column: its weight is the same for every element, so `weighted`
+                // chooses as `mse` does (the constant factor does not move the minimum).
+                let gp = spec.clip.fit(UnsafeBufferPointer(start: col + lo, count: hi - lo), weights: nil, bits: spec.bits, grid: spec.grid)
                 colParams[gi] = gp
                 scales.data[gi * cols + orig] = gp.scale
                 zeros.data[gi * cols + orig] = gp.zero

@@ -32,23 +32,28 @@ public struct QuantSpec: Sendable, Equatable, Codable, CustomStringConvertible {
     public var group: Int
     public var dim: QuantDim
     public var grid: GridKind
+    /// The range search per group (none: each group's own min and max).
+    public var clip: ClipSearch
 
-    public init(bits: Int, group: Int, dim: QuantDim, grid: GridKind = .minmax) {
+    public init(bits: Int, group: Int, dim: QuantDim, grid: GridKind = .minmax, clip: ClipSearch = .none) {
         self.bits = bits
         self.group = group
         self.dim = dim
         self.grid = grid
+        self.clip = clip
     }
 
     public var maxq: Float { Float((1 << bits) - 1) }
 
     public var description: String {
         "w\(bits) \(group == 0 ? "per-channel" : "g\(group)") \(dim.rawValue)\(grid == .minmax ? "" : " \(grid.rawValue)")"
+            + (clip.isOn ? " \(clip)" : "")
     }
 
     /// Checks the spec against a `[out, in]` weight; returns the effective group size.
     public func validate(rows: Int, cols: Int) throws -> Int {
         guard (2...8).contains(bits) else { throw QuantError("bits must be 2…8, got \(bits)", origin: .bits) }
+        try clip.validate()
         let along = dim == .oc ? cols : rows
         if group == 0 { return along }
         guard group > 0 else { throw QuantError("group size must be positive (or 0 for per-channel), got \(group)", origin: .group) }

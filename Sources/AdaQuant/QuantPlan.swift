@@ -15,8 +15,10 @@ public struct ModulePlan: Sendable, Equatable, CustomStringConvertible {
         self.dim = dim
     }
 
-    /// The recipe in dimension `d` with the run's grid.
-    public func spec(_ d: QuantDim, grid: GridKind) -> QuantSpec { QuantSpec(bits: bits, group: group, dim: d, grid: grid) }
+    /// The recipe in dimension `d` with the run's grid and clip search.
+    public func spec(_ d: QuantDim, grid: GridKind, clip: ClipSearch = .none) -> QuantSpec {
+        QuantSpec(bits: bits, group: group, dim: d, grid: grid, clip: clip)
+    }
 
     /// The dimensions the module may end up in (both when AdaDim chooses).
     public var candidateDims: [QuantDim] {

@@ -45,6 +45,8 @@ public struct QuantizeOptions: Sendable {
     public var group: Int
     public var dim: DimChoice
     public var grid: GridKind = .minmax
+    /// The range search per group, for every module (none: min and max).
+    public var clip: ClipSearch = .none
     public var gptq = GPTQOptions()
     /// Feed each block the outputs of the already-quantized blocks (default: full precision).
     public var quantizedInputs = false
@@ -66,8 +68,8 @@ public struct QuantizeOptions: Sendable {
     }
 
     public var needsCalibration: Bool {
-        if let plan { return !plan.modules.isEmpty && (method == .gptq || plan.hasAdaptive) }
-        if method == .gptq { return true }
+        if let plan { return !plan.modules.isEmpty && (method == .gptq || plan.hasAdaptive || clip.mode == .weighted) }
+        if method == .gptq || clip.mode == .weighted { return true }
         if case .ada = dim { return true }
         return false
     }
@@ -80,8 +82,9 @@ public struct QuantizeOptions: Sendable {
     }
 
     public var description: String {
-        guard let plan else { return "\(method.rawValue) w\(bits) \(group == 0 ? "per-channel" : "g\(group)") \(dim)" }
-        return "\(method.rawValue) \(plan.summary)"
+        let c = clip.isOn ? " \(clip)" : ""
+        guard let plan else { return "\(method.rawValue) w\(bits) \(group == 0 ? "per-channel" : "g\(group)") \(dim)\(c)" }
+        return "\(method.rawValue) \(plan.summary)\(c)"
     }
 }
 
@@ -191,7 +194,10 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 extension QuantizeOptions {
     /// The options' bits, group and grid in dimension `d`.
-    func spec(_ d: QuantDim) -> QuantSpec { QuantSpec(bits: bits, group: group, dim: d, grid: grid) }
+    func spec(_ d: QuantDim) -> QuantSpec { QuantSpec(bits: bits, group: group, dim: d, grid: grid, clip: clip) }
+
+    /// Module plan `mp`'s recipe in dimension `d` with the run's grid and clip search.
+    func spec(_ mp: ModulePlan, _ d: QuantDim) -> QuantSpec { mp.spec(d, grid: grid, clip: clip) }
 
     /// Whether every module that is quantized has a fixed dimension (RTN then needs no data).
     var allFixed: Bool {
@@ -211,8 +217,8 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
         throw QuantError("\(options.description) needs calibration windows", origin: .calibration)
     }
     try requireFiniteModel(model, calibrated: options.needsCalibration)
-    // Plain RTN in fixed dimensions needs no data.
-    if options.allFixed, options.method == .rtn {
+    // Plain RTN in fixed dimensions needs no data (unless a weighted clip search reads the inputs).
+    if options.allFixed, options.method == .rtn, options.clip.mode != .weighted {
         return try quantizeRTNModel(model, options: options, progress: progress, shouldStop: shouldStop)
     }
     var record = QuantizationRecord(model: model)
@@ -286,7 +292,7 @@ private func validatePlan(_ model: LlamaModel, _ options: QuantizeOptions) throw
         let w = model[id]
         for d in mp.candidateDims {
             do {
-                _ = try mp.spec(d, grid: options.grid).validate(rows: w.shape[0], cols: w.shape[1])
+                _ = try options.spec(mp, d).validate(rows: w.shape[0], cols: w.shape[1])
             } catch let e as QuantError {
                 throw QuantError("\(id) \(w.shape[0])×\(w.shape[1]) per-\(d.rawValue.uppercased()): \(e.message)",
                                  origin: e.origin ?? .group)
@@ -303,7 +309,7 @@ private func quantizeRTNModel(_ model: LlamaModel, options: QuantizeOptions,
     for (i, id) in model.linearIDs.enumerated() {
         if shouldStop?() == true { throw CancellationError() }
         guard let mp = options.module(id), case .fixed(let d) = mp.dim else { continue }
-        let q = try quantizeRTN(model[id], mp.spec(d, grid: options.grid), name: "\(id)")
+        let q = try quantizeRTN(model[id], options.spec(mp, d), name: "\(id)")
         record.add(id, q, dim: d, original: model[id])
         progress?("rtn", i + 1, model.linearIDs.count)
     }
@@ -372,9 +378,11 @@ private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, captu
             if case .fixed(let d) = mp.dim { sel.dims[k] = d }
             continue
         }
-        let spec = { (d: QuantDim) in mp.spec(d, grid: options.grid) }
+        let spec = { (d: QuantDim) in options.spec(mp, d) }
+        let imp = importance(capture.hessians, k, options)
         if criterion == .module {
-            let cand = (oc: try quantizeRTN(fp[k], spec(.oc), name: k.ggufName), ic: try quantizeRTN(fp[k], spec(.ic), name: k.ggufName))
+            let cand = (oc: try quantizeRTN(fp[k], spec(.oc), importance: imp, name: k.ggufName),
+                        ic: try quantizeRTN(fp[k], spec(.ic), importance: imp, name: k.ggufName))
             if options.method == .rtn { sel.rtn[k] = [.oc: cand.oc, .ic: cand.ic] }
             let h = capture.hessians[k]
             let e = (outputMSE(fp[k], cand.oc.dequantized, hessian: h), outputMSE(fp[k], cand.ic.dequantized, hessian: h))
@@ -383,7 +391,8 @@ private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, captu
         } else {
             let w = fp[k]
             judged[k] = {
-                (try quantizeRTN(w, spec(.oc), name: k.ggufName).dequantized, try quantizeRTN(w, spec(.ic), name: k.ggufName).dequantized)
+                (try quantizeRTN(w, spec(.oc), importance: imp, name: k.ggufName).dequantized,
+                 try quantizeRTN(w, spec(.ic), importance: imp, name: k.ggufName).dequantized)
             }
         }
     }
@@ -392,7 +401,8 @@ private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, captu
     for (k, d) in sel.dims {
         guard let mp = options.module(LinearID(block: b, kind: k)) else { continue }
         if sel.rtn[k]?[d] == nil {
-            sel.rtn[k, default: [:]][d] = try quantizeRTN(fp[k], mp.spec(d, grid: options.grid), name: k.ggufName)
+            sel.rtn[k, default: [:]][d] = try quantizeRTN(fp[k], options.spec(mp, d), importance: importance(capture.hessians, k, options),
+                                                          name: k.ggufName)
         }
         fixed[k] = sel.rtn[k]![d]!.dequantized
     }
@@ -414,14 +424,15 @@ private func quantizeBlock(_ b: Int, _ fp: LlamaBlock, hessians: SiteHessians, s
         let q: QuantizedTensor
         if options.method == .gptq {
             let t1 = now()
-            q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: mp.spec(d, grid: options.grid), options: options.gptq,
+            q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: options.spec(mp, d), options: options.gptq,
                                  name: "\(LinearID(block: b, kind: k))", shouldStop: shouldStop)
             record.timings.gptq += now() - t1
         } else if let cached = selection.rtn[k]?[d] {
             q = cached
         } else {
             let t1 = now()
-            q = try quantizeRTN(fp[k], mp.spec(d, grid: options.grid), name: "\(LinearID(block: b, kind: k))")
+            q = try quantizeRTN(fp[k], options.spec(mp, d), importance: importance(hessians, k, options),
+                                name: "\(LinearID(block: b, kind: k))")
             record.timings.rtn += now() - t1
         }
         qblock[k] = q.dequantized
@@ -429,6 +440,12 @@ private func quantizeBlock(_ b: Int, _ fp: LlamaBlock, hessians: SiteHessians, s
                    errorOC: selection.errors[k]?.0, errorIC: selection.errors[k]?.1)
     }
     return qblock
+}
+
+/// The per-input-column error weights of a weighted clip search (the Hessian diagonal of the
+/// module's input site), nil for other searches.
+private func importance(_ hessians: SiteHessians, _ k: LinearKind, _ options: QuantizeOptions) -> [Float]? {
+    options.clip.mode == .weighted ? hessians[k].diagonal().map(Float.init) : nil
 }
 
 /// AdaDim's block-level target for module `kind` with the given block weights: the attention
@@ -458,7 +475,7 @@ public func quantizeGPTQModel(_ model: LlamaModel, options: QuantizeOptions, hes
             throw QuantError("AdaDim GPTQ needs the dimension choices (run the selection first)", origin: .options)
         }
         let t0 = now()
-        let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: mp.spec(d, grid: options.grid), options: options.gptq,
+        let q = try quantizeGPTQ(model[id], hessian: hessians.hessian(id), spec: options.spec(mp, d), options: options.gptq,
                                  name: "\(id)", shouldStop: shouldStop)
         record.timings.gptq += now() - t0
         record.add(id, q, dim: d, original: model[id], errorOC: chosen?[id]?.errorOC, errorIC: chosen?[id]?.errorIC)

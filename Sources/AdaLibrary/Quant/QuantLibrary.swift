@@ -254,6 +254,7 @@ public enum QuantLibrary: NativeLibrary {
 
         r.register(quantizeCommand)
         r.register(rtnCommand)
+        r.register(awqCommand)
         r.register(exportCommand)
         r.register(loadPackedCommand)
     }
@@ -266,6 +267,9 @@ public enum QuantLibrary: NativeLibrary {
             dim=oc groups g input columns of one output row (the usual grouping); dim=ic groups g output rows of one input column, isolating outlier input channels; dim=ada picks per module the dimension whose quantized block reconstructs the calibration outputs best (criterion=block: q/k/v judged at the attention output, gate/up at the MLP output, greedy in module order; criterion=module: each module's own output). GPTQ and AdaDim need calib (a dataset). GPTQ+AdaDim chooses with the RTN criterion, then runs GPTQ once in the chosen dimension. group=0 means per-channel. A group size that does not divide the grouped dimension leaves a ragged last group (reported). The block criterion judges on the first `select` calibration windows; GPTQ's Hessians use all of them. ^C stops between blocks.
 
             Module-level plans: bits=, group= and dim= also take a record by kind (`dim={v: ic, down: ic}`, `bits={v: 4, down: 4, rest: 3}`; kinds not named take the record's `rest` (or `default`) key, else the parameter's default: 3 bits, group 128, per-OC) or a table by layer (a `layer` or `module` column and a `bits`/`group`/`dim` column, such as another run's `errors`; dim also takes a run's `choices` table), which replays those values exactly; a table must cover every module quantized. only= and skip= take layer patterns (a kind "v" or "ffn_down", "blk.*.attn_v", "blk.0-3.*", or a list): the modules not selected stay at full precision, shown as `.` in the choice map. AdaDim modules (dim=ada, or ada for some kinds) are judged with the other modules of their block applied as planned.
+
+            """ + clipHelp + """
+             With quantize the search runs wherever a group's range is fitted: RTN groups, both AdaDim candidates, GPTQ's static per-OC groups (on the original weights) and its per-IC groups (on the error-updated column as it is reached). clip=weighted reads the Hessian diagonal of each module's input site from calib (all windows), so it needs calib even for RTN.
             """,
             examples: ["q = quantize m method=rtn bits=3 group=128 dim=oc", "q = quantize m bits={v: 4, down: 4, rest: 3} dim={v: ic, down: ic} skip=\"blk.0.*\"", "q = quantize m method=gptq bits=3 dim=ada calib=calib", "for d in [oc, ic, ada] {\n  q = quantize m bits=4 dim=d calib=calib\n  print d, (perplexity q \"austen:pride\").ppl\n}"],
             params: [Param("model", .model, doc: "the full-precision model"),
@@ -284,7 +288,8 @@ public enum QuantLibrary: NativeLibrary {
                      Param("damp", .number, default: .number(0.01), doc: "GPTQ damping, fraction of the mean Hessian diagonal"),
                      Param("blocksize", .int, default: .int(128), doc: "GPTQ lazy-batch block size"),
                      Param("actorder", .bool, default: .bool(true), doc: "GPTQ: quantize columns by descending Hessian diagonal"),
-                     Param("inputs", .choice(["fp", "quantized"]), default: .string("fp"), doc: "block inputs from the full-precision model or from the already-quantized blocks")],
+                     Param("inputs", .choice(["fp", "quantized"]), default: .string("fp"), doc: "block inputs from the full-precision model or from the already-quantized blocks")]
+                + clipParams,
             returns: "a quantized model (runs like a model; fields choices, errors, ic_counts, bpw, kept)",
             run: { a, ctx in
                 let (m, mname) = try a.modelArg("model")
@@ -302,6 +307,7 @@ public enum QuantLibrary: NativeLibrary {
                     o.plan = plan
                 }
                 o.selectionWindows = try a.int("select", min: 1)
+                o.clip = try a.clipArg()
                 o.gptq = GPTQOptions(damp: try a.number("damp"), blockSize: try a.int("blocksize", min: 1), actOrder: try a.bool("actorder"))
                 o.quantizedInputs = try a.string("inputs") == "quantized"
                 var windows: [[Int32]] = []
@@ -310,7 +316,7 @@ public enum QuantLibrary: NativeLibrary {
                     let dimText = a["dim"].string.map { "dim=\($0)" } ?? "AdaDim modules"
                     throw a.error("calib", "\(o.method.rawValue) with \(dimText) needs calibration data", notes: ["calib = text \"austen:emma\" windows=128 ctx=512"])
                 }
-                if o.method == .rtn && o.needsCalibration { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
+                if o.method == .rtn && o.needsCalibration && o.clip.mode != .weighted { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
                 let q = try engine(a, "group") {
                     try quantizeModel(m, options: o, calibration: windows, progress: { label, d, t in ctx.progress("quantize: " + label, d, t) },
                                       shouldStop: ctx.shouldStop)
@@ -322,13 +328,17 @@ public enum QuantLibrary: NativeLibrary {
     static var rtnCommand: Builtin {
         Builtin(
             name: "rtn", category: "quantize", summary: "Round-to-nearest quantization of one tensor: codes, scales, zeros and the dequantized values.",
-            help: "scale = (max − min)/(2^b − 1), zero = round(−min/scale), q = clamp(round(w/scale) + zero), ŵ = (q − zero)·scale, with round-half-to-even. Per-OC parameters form an [out, ⌈in/g⌉] grid, per-IC an [⌈out/g⌉, in] grid.",
-            examples: ["w = m[\"blk.3.ffn_down\"]\nr = rtn w bits=3 group=128 dim=ic\nprint r.mse, r.ragged", "rtn (tensor [[0.5, 0.6, 0.7, 1.0]]) bits=2 group=4 grid=reference"],
+            help: "scale = (max − min)/(2^b − 1), zero = round(−min/scale), q = clamp(round(w/scale) + zero), ŵ = (q − zero)·scale, with round-half-to-even. Per-OC parameters form an [out, ⌈in/g⌉] grid, per-IC an [⌈out/g⌉, in] grid.\n\n" + clipHelp
+                + " With rtn, clip=weighted takes the second moments from importance= (one non-negative number per input column, e.g. the squares of a layer's `rms` column from `capture`).",
+            examples: ["w = m[\"blk.3.ffn_down\"]\nr = rtn w bits=3 group=128 dim=ic\nprint r.mse, r.ragged", "rtn (tensor [[0.5, 0.6, 0.7, 1.0]]) bits=2 group=4 grid=reference",
+                       "r = rtn m[\"blk.3.ffn_down\"] bits=3 clip=mse\nprint r.mse"],
             params: [Param("tensor", .tensor, doc: "a 2-D weight [out, in]"),
                      Param("bits", .int, default: .int(3), doc: "2…8"),
                      Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
                      Param("dim", choice: QuantDim.self, default: .oc, doc: "grouping dimension"),
-                     Param("grid", choice: GridKind.self, default: .minmax, doc: "the grid")],
+                     Param("grid", choice: GridKind.self, default: .minmax, doc: "the grid")]
+                + clipParams + [Param("importance", .oneOf([.tensor, .list(.number)]), default: .none,
+                                      doc: "clip=weighted: the input's second moment per input column (a tensor or list of in numbers)")],
             returns: "a record {codes, scales, zeros, dequantized, error, mse, ragged}",
             run: { a, _ in
                 let w = try a.tensorArg("tensor")
@@ -338,8 +348,9 @@ public enum QuantLibrary: NativeLibrary {
                     throw a.error("tensor", "rtn needs finite values (below 1e30 in size): this tensor has nan, inf or huge entries")
                 }
                 let spec = QuantSpec(bits: try a.int("bits"), group: try a.int("group", min: 0), dim: try a.choice("dim", as: QuantDim.self),
-                                     grid: try a.choice("grid", as: GridKind.self))
-                let q = try engine(a, "group") { try quantizeRTN(w, spec) }
+                                     grid: try a.choice("grid", as: GridKind.self), clip: try a.clipArg())
+                let imp = try importanceArg(a, spec: spec, cols: w.rank == 2 ? w.shape[1] : 0)
+                let q = try engine(a, "group") { try quantizeRTN(w, spec, importance: imp) }
                 let err = try q.dequantized.subtracting(w)
                 let mse = err.data.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(err.count, 1))
                 return .record(Record([("codes", tensorValue(Tensor(shape: q.shape, data: q.codes.map(Float.init)))),

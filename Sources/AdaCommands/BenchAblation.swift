@@ -1,0 +1,152 @@
+import AdaEval
+import AdaModel
+import AdaQuant
+import ArgumentParser
+import Foundation
+
+/// One row family of the ablation table: what is added to plain RTN/GPTQ.
+struct AblationVariant {
+    let name: String
+    let clip: ClipSearch
+    /// Quantize the AWQ-scaled model (searched with RTN at the run's bits and group, per-IC
+    /// for per-IC rows, per-OC otherwise) instead of the original.
+    var awq = false
+
+    static func parse(_ s: String) throws -> AblationVariant {
+        switch s {
+        case "none": return AblationVariant(name: "–", clip: .none)
+        case "mse": return AblationVariant(name: "clip=mse", clip: ClipSearch(mode: .mse))
+        case "weighted": return AblationVariant(name: "clip=weighted", clip: ClipSearch(mode: .weighted))
+        case "awq": return AblationVariant(name: "awq", clip: .none, awq: true)
+        case "awq+mse": return AblationVariant(name: "awq + clip=mse", clip: ClipSearch(mode: .mse), awq: true)
+        default: throw ValidationError("unknown variant '\(s)' (none, mse, weighted, awq, awq+mse)")
+        }
+    }
+}
+
+/// The models a configuration's rows quantize: the original, or AWQ-scaled ones (one per
+/// search dimension) with their own Hessians, made once per configuration.
+final class AblationModels {
+    let base: LlamaModel
+    let baseHessians: CalibrationHessians
+    let cal: [[Int32]]
+    var awq: [String: (LlamaModel, CalibrationHessians, Double)] = [:]
+
+    init(base: LlamaModel, hessians: CalibrationHessians, cal: [[Int32]]) {
+        self.base = base
+        baseHessians = hessians
+        self.cal = cal
+    }
+
+    /// The model and Hessians for a row, and the seconds AWQ took (0 without AWQ).
+    func get(_ v: AblationVariant, bits: Int, group: Int, dim: DimChoice, log: (String) -> Void) throws -> (LlamaModel, CalibrationHessians, Double) {
+        guard v.awq else { return (base, baseHessians, 0) }
+        let d: QuantDim = dim == .fixed(.ic) ? .ic : .oc
+        let key = "w\(bits) g\(group) \(d)"
+        if let hit = awq[key] { return hit }
+        let r = try awqScale(base, calibration: cal, options: AWQOptions(spec: QuantSpec(bits: bits, group: group, dim: d)))
+        let h = try CalibrationHessians(model: r.model, calibration: cal)
+        log(String(format: "awq %@: %.0f s (+ Hessians %.0f s)", key as NSString, r.seconds, h.seconds))
+        awq[key] = (r.model, h, r.seconds)
+        return awq[key]!
+    }
+}
+
+/// `ada bench ablation`: perplexity of RTN and GPTQ × {per-OC, per-IC, AdaDim} with each added
+/// component (the clip search, plain or weighted), at w3 g128 and w4 g128, with bits per weight.
+struct Ablation: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ablation",
+        abstract: "Perplexity of RTN and GPTQ × {per-OC, per-IC, AdaDim} × {plain, clip=mse, clip=weighted, awq, awq+mse} (docs/results.md).")
+    @Option var model = "smollm2"
+    @Option(help: "Calibration windows from Emma.") var calib = 128
+    @Option(help: "Windows AdaDim's block criterion judges on.") var select = 16
+    @Option var ctx = 512
+    @Option(help: "Evaluation windows from Pride and Prejudice.") var windows = 8
+    @Option(help: "Configurations, e.g. w3g128,w4g128.") var configs = "w3g128,w4g128"
+    @Option(help: "What is added: none, mse, weighted, awq, awq+mse (comma-separated).") var variants = "none,mse,weighted,awq,awq+mse"
+    @Option(help: "Write the Markdown table here as well as to standard output.") var out: String?
+
+    func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+    func parsedConfigs() throws -> [(bits: Int, group: Int)] {
+        try configs.split(separator: ",").map { c in
+            let parts = c.dropFirst().split(separator: "g")
+            guard c.hasPrefix("w"), parts.count == 2, let b = Int(parts[0]), let g = Int(parts[1]), (2...8).contains(b), g >= 0 else {
+                throw ValidationError("malformed configuration '\(c)' (expected wBITSgGROUP, e.g. w3g128)")
+            }
+            return (b, g)
+        }
+    }
+
+    func run() throws {
+        do {
+            let t0 = wallClock()
+            let cfgs = try parsedConfigs()
+            let vars = try variants.split(separator: ",").map { try AblationVariant.parse(String($0)) }
+            let m = try LlamaModel.load(path: DataPaths.model(model))
+            let evalToks = m.tokenizer.encode(try DataPaths.readText("austen:pride"))
+            let cal = try evaluationWindows(m.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: ctx)
+            func ppl(_ mm: LlamaModel) throws -> Double {
+                try AdaEval.perplexity(model: mm, tokens: evalToks, windows: windows, ctx: ctx).perplexity
+            }
+            let fp = try ppl(m)
+            log(String(format: "FP: %.3f", fp))
+            log("capturing Hessians on \(calib) × \(ctx) tokens…")
+            let hess = try CalibrationHessians(model: m, calibration: cal)
+            log(String(format: "  %.0f s", hess.seconds))
+            // cells["rtn oc –"][config index] = (ppl, bpw); seconds per row
+            var cells: [String: [(Double, Double)]] = [:]
+            var seconds: [String: [Double]] = [:]
+            for (bits, group) in cfgs {
+                let models = AblationModels(base: m, hessians: hess, cal: cal)
+                for v in vars {
+                    var adaReports: [ModuleReport] = []
+                    for dim in Results.dims {
+                        var o = QuantizeOptions(method: .rtn, bits: bits, group: group, dim: dim)
+                        o.selectionWindows = select
+                        o.clip = v.clip
+                        let (mm, _, awqSeconds) = try models.get(v, bits: bits, group: group, dim: dim, log: log)
+                        let t1 = wallClock()
+                        let q = try quantizeModel(mm, options: o, calibration: v.clip.mode == .weighted ? cal : Array(cal.prefix(select)))
+                        let dt = wallClock() - t1 + awqSeconds
+                        if dim == .ada(.block) { adaReports = q.reports }
+                        let p = try ppl(q.model)
+                        cells["rtn \(dim) \(v.name)", default: []].append((p, bitsPerWeight(q.reports)))
+                        seconds["rtn \(dim) \(v.name)", default: []].append(dt)
+                        log(String(format: "%@: %.3f (%.1f s)", o.description as NSString, p, dt))
+                    }
+                    for dim in Results.dims {
+                        var o = QuantizeOptions(method: .gptq, bits: bits, group: group, dim: dim)
+                        o.clip = v.clip
+                        let (mm, hh, awqSeconds) = try models.get(v, bits: bits, group: group, dim: dim, log: log)
+                        let t1 = wallClock()
+                        let q = try quantizeGPTQModel(mm, options: o, hessians: hh, choices: dim == .ada(.block) ? adaReports : nil)
+                        let dt = wallClock() - t1 + awqSeconds
+                        let p = try ppl(q.model)
+                        cells["gptq \(dim) \(v.name)", default: []].append((p, bitsPerWeight(q.reports)))
+                        seconds["gptq \(dim) \(v.name)", default: []].append(dt)
+                        log(String(format: "%@: %.3f (%.1f s)", o.description as NSString, p, dt))
+                    }
+                }
+            }
+            var md = "| method | dim | added | " + cfgs.map { "w\($0.0) g\($0.1) ppl | bpw | s" }.joined(separator: " | ") + " |\n"
+            md += "|---|---|---|" + cfgs.map { _ in "---:|---:|---:" }.joined(separator: "|") + "|\n"
+            md += "| FP (dequantized file) | – | – | " + cfgs.map { _ in String(format: "%.2f | 16 | –", fp) }.joined(separator: " | ") + " |\n"
+            for method in ["rtn", "gptq"] {
+                for dim in Results.dims {
+                    let name = dim == .fixed(.oc) ? "per-OC" : dim == .fixed(.ic) ? "per-IC" : "AdaDim"
+                    for v in vars {
+                        let key = "\(method) \(dim) \(v.name)"
+                        let row = zip(cells[key]!, seconds[key]!).map { String(format: "%.2f | %.3f | %.0f", $0.0.0, $0.0.1, $0.1) }
+                        md += "| \(method.uppercased()) | \(name) | \(v.name) | " + row.joined(separator: " | ") + " |\n"
+                    }
+                }
+            }
+            md += String(format: "\nCalibration: Emma, %d × %d tokens (AdaDim judged on the first %d windows; GPTQ AdaDim in the dimensions RTN AdaDim chose with the same clip search); evaluation: Pride and Prejudice, %d × %d. bpw: codes plus a 16-bit scale and a 16-bit zero per group. s: seconds to quantize (GPTQ: after the shared Hessian capture of %.0f s; RTN AdaDim: including its selection; awq rows: including the α search, not the AWQ model's Hessian capture). AWQ searches α with RTN at the row's bits and group, per-IC for per-IC rows and per-OC otherwise, on all calibration windows. Whole run %.0f s.\n",
+                         calib, ctx, select, windows, ctx, hess.seconds, wallClock() - t0)
+            print(md, terminator: "")
+            if let out { try md.write(toFile: out, atomically: true, encoding: .utf8) }
+        } catch { throw fail(error) }
+    }
+}
