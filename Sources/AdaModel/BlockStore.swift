@@ -65,6 +65,10 @@ public struct BlockStore: RandomAccessCollection, MutableCollection, Sendable {
     /// (not loaded with `allowNonFinite`), rather than held in memory.
     public func isCheckedFinite(_ b: Int) -> Bool { held[b] == nil && source?.checkedFinite == true }
 
+    /// Whether block `b` is read from the model's file as stored (not held in memory, so no
+    /// edit has replaced it).
+    public func isFromFile(_ b: Int) -> Bool { held[b] == nil && source != nil }
+
     /// The file the blocks not held in memory are read from.
     public var fileSource: BlockSource? { source }
 

@@ -20,7 +20,7 @@ public struct GGUFStreamWriter {
         /// Row-major (`[out, in]`); the file lists it reversed.
         public let shape: [Int]
         public var elementCount: Int { shape.reduce(1, *) }
-        public var byteCount: Int { elementCount * type.bytesPerBlock }
+        public var byteCount: Int { elementCount / type.blockSize * type.bytesPerBlock }
     }
 
     /// Receives one tensor's data, in order, in any number of pieces.
@@ -30,7 +30,7 @@ public struct GGUFStreamWriter {
         fileprivate var remaining = 0
         fileprivate init(fd: Int32, path: String) { self.fd = fd; self.path = path }
 
-        /// Appends raw little-endian element bytes (F16 bits or F32 bits).
+        /// Appends raw little-endian bytes (F32 or F16 elements, or encoded blocks).
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
             guard bytes.count <= remaining else {
                 throw ModelFileError(file: path, field: "", "a tensor was given \(bytes.count - remaining) bytes more than its shape holds")
@@ -52,18 +52,21 @@ public struct GGUFStreamWriter {
 
     public mutating func set(_ key: String, _ value: GGUFValue) { meta.set(key, value) }
 
-    /// Declares the next tensor (F32 or F16; every dimension at least 1; its byte count must
-    /// fit in an `Int`).
+    /// Copies every metadata entry of `file` in its order.
+    public mutating func copyMetadata(from file: GGUFFile) { meta.copyMetadata(from: file) }
+
+    /// Declares the next tensor (every dimension at least 1; for a block type the rows — the
+    /// last dimension — are whole blocks; its byte count must fit in an `Int`).
     public mutating func declare(_ name: String, type: GGMLType, shape: [Int]) throws {
-        guard type == .f32 || type == .f16 else {
-            throw ModelFileError(file: "", field: "tensor '\(name)'", "the streaming writer writes F32 and F16 only, not \(type)")
-        }
         guard !shape.isEmpty, shape.allSatisfy({ $0 >= 1 }) else {
             throw ModelFileError(file: "", field: "tensor '\(name)'", "shape \(shape) needs dimensions of at least 1")
         }
+        guard shape[shape.count - 1] % type.blockSize == 0 else {
+            throw ModelFileError(file: "", field: "tensor '\(name)'", "rows of \(shape[shape.count - 1]) are not whole \(type) blocks of \(type.blockSize)")
+        }
         var n = type.bytesPerBlock
-        for d in shape {
-            let (p, o) = n.multipliedReportingOverflow(by: d)
+        for (i, d) in shape.enumerated() {
+            let (p, o) = n.multipliedReportingOverflow(by: i == shape.count - 1 ? d / type.blockSize : d)
             guard !o else { throw ModelFileError(file: "", field: "tensor '\(name)'", "shape \(shape) is too large") }
             n = p
         }

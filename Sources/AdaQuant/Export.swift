@@ -2,34 +2,6 @@ import AdaModel
 import AdaTensor
 import Foundation
 
-/// Element type of the linear weights in a fake-quant GGUF export.
-public enum ExportFloat: String, Sendable, CaseIterable {
-    case f32, f16
-}
-
-/// Writes `quantized` as a GGUF file: the source file's metadata and tokenizer, every
-/// non-linear tensor copied in its original encoding, and the linear weights dequantized
-/// ("fake-quant") as F32 or F16. The file loads in ada and in llama.cpp.
-public func exportGGUF(_ quantized: LlamaModel, to path: String, as type: ExportFloat = .f32) throws {
-    guard let src = quantized.gguf else {
-        throw QuantError("GGUF export needs a model loaded from a GGUF file (this one came from \(quantized.sourcePath))", origin: .file)
-    }
-    var w = GGUFWriter()
-    w.copyMetadata(from: src)
-    w.set("general.file_type", .uint32(type == .f32 ? 0 : 1))
-    w.set("general.alignment", .uint32(32))
-    var linear: [String: Tensor] = [:]
-    for id in quantized.linearIDs { linear["\(id).weight"] = quantized[id] }
-    for info in src.tensors {
-        if let t = linear[info.name] {
-            w.add(info.name, type == .f32 ? .f32(t) : .f16(t))
-        } else {
-            w.add(info.name, .raw(type: info.type, shape: info.shape, bytes: Array(src.rawBytes(info))))
-        }
-    }
-    try w.write(to: path)
-}
-
 /// ada's packed format, in safetensors: for each quantized linear `blk.N.NAME`:
 /// - `blk.N.NAME.qweight` (U8): the `[out, in]` integer codes, row-major, bit-packed
 ///   little-endian (code `i` occupies bits `i·b … i·b+b−1` of the byte stream);

@@ -2,6 +2,7 @@ import AdaEval
 import AdaModel
 import AdaQuant
 import AdaTensor
+import AdaTestSupport
 import Foundation
 import Testing
 
@@ -43,6 +44,61 @@ struct ExportTests {
         let id = LinearID(block: 3, kind: .down)
         #expect(back16[id] == qm[id].roundedToHalf())
         #expect(back16.gguf?.info("blk.3.ffn_down.weight")?.type == .f16)
+    }
+
+    @Test func nativeGGUFKeepsPerOCLayersInGGMLBlocks() throws {
+        let m = Self.model
+        let q = try quantizeModel(m, options: QuantizeOptions(method: .rtn, bits: 4, group: 128, dim: .fixed(.oc)))
+        let path = tempPath("rtn-w4-oc-native.gguf")
+        let written = try exportGGUF(q, to: path, as: .native)
+        let back = try LlamaModel.load(path: path)
+        let src = m.gguf!
+        for id in m.linearIDs {
+            let t = written.first { $0.layer == id }!
+            // 4-bit min/max codes: Q4_1, or Q4_0 where every zero point allows it.
+            #expect(t.type == .q4_1 || t.type == .q4_0, "\(id): \(t.type)")
+            #expect(back.gguf?.info("\(id).weight")?.type == t.type)
+            let fake = q.view.weight(id)
+            #expect(maxAbsDiff(back[id], fake) <= 1e-3 * maxAbs(fake.data), "\(id)")
+        }
+        // Everything else is copied as stored: the embedding keeps its type and bytes.
+        let e = back.gguf!.info("token_embd.weight")!
+        #expect(e.type == src.info("token_embd.weight")!.type)
+        #expect(Array(back.gguf!.rawBytes(e)) == Array(src.rawBytes(src.info("token_embd.weight")!)))
+        #expect(back.gguf?.string("general.architecture") == "llama")
+        // Perplexity of the file equals the fake-quant model's up to fp16 rounding of d and m.
+        let a = try AdaEval.perplexity(model: q.model, tokens: Self.pride, windows: 4, ctx: 512)
+        let b = try AdaEval.perplexity(model: back, tokens: Self.pride, windows: 4, ctx: 512)
+        expectClose(b.perplexity, a.perplexity, rel: 2e-3, "native vs fake-quant")
+        // Smaller than the F16 fake-quant export: 5 bits per linear weight instead of 16.
+        let f16 = tempPath("rtn-w4-oc-f16.gguf")
+        try exportGGUF(q, to: f16, as: .f16)
+        let size = { (p: String) in try FileManager.default.attributesOfItem(atPath: p)[.size] as! Int }
+        #expect(try size(path) < size(f16) / 2)
+
+        // Per-IC layers have no GGML type: F16 of the fake-quant weights.
+        let qi = try quantizeModel(m, options: QuantizeOptions(method: .rtn, bits: 3, group: 128, dim: .fixed(.ic)))
+        let pi = tempPath("rtn-w3-ic-native.gguf")
+        let wi = try exportGGUF(qi, to: pi, as: .native)
+        #expect(wi.filter { $0.layer != nil }.allSatisfy { $0.type == .f16 && $0.reason.contains("per-IC") })
+        let bi = try LlamaModel.load(path: pi)
+        let id = LinearID(block: 5, kind: .v)
+        #expect(bi[id] == qi.view.weight(id).roundedToHalf())
+    }
+
+    @Test func editedNormsAreWrittenAndTheRestCopied() throws {
+        var m = Self.model
+        var blk = m.blocks[3]
+        blk.attnNorm = blk.attnNorm.map { $0 * 1.5 }
+        m.blocks[3] = blk
+        let path = tempPath("edited-norm.gguf")
+        let written = try exportGGUF(m, to: path, as: .f16)
+        #expect(written.first { $0.name == "blk.3.attn_norm.weight" }?.type == .f32)
+        #expect(written.first { $0.name == "blk.3.ffn_norm.weight" }?.reason == "as stored")
+        #expect(written.first { $0.name == "blk.4.attn_norm.weight" }?.reason == "as stored")
+        let back = try LlamaModel.load(path: path)
+        #expect(back.blocks[3].attnNorm == blk.attnNorm)
+        #expect(back.blocks[4].attnNorm == Self.model.blocks[4].attnNorm)
     }
 
     @Test func packedSafetensorsRoundTripsExactly() throws {

@@ -49,7 +49,7 @@ public final class QuantizedModelValue: ModelValue {
 
 
     public var fieldNames: [String] {
-        ["name", "method", "bits", "group", "dim", "bpw", "kept", "choices", "errors", "ic_counts", "seconds"]
+        ["name", "method", "bits", "group", "dim", "bpw", "kept", "choices", "errors", "ic_counts", "gguf_types", "seconds"]
             + ["path", "blocks", "hidden", "ffn", "heads", "kv_heads", "vocab", "layers"]
     }
 
@@ -70,6 +70,7 @@ public final class QuantizedModelValue: ModelValue {
         case "ic_counts":
             let c = quantized.icCounts
             return .record(Record(LinearKind.allCases.map { ($0.rawValue, .int(c[$0] ?? 0)) }))
+        case "gguf_types": return try? .object(TableValue(ggufTypeTable(quantized)))
         case "seconds": return .number(quantized.timings.total)
         default: return modelField(model, f)
         }
@@ -154,6 +155,13 @@ func reportTable(_ q: QuantizedModel) -> Table {
               [.string(r.id.description), .string(r.dim.rawValue), .int(r.bits), .int(r.group), .number(r.weightMSE),
                r.errorOC.map(Value.number) ?? .none, r.errorIC.map(Value.number) ?? .none, .bool(r.ragged)]
           })
+}
+
+/// The GGML type each quantized layer takes in `export … type=native`, and why.
+func ggufTypeTable(_ q: QuantizedModel) throws -> Table {
+    let plan = try exportPlan(q.view, as: .native).filter { $0.layer != nil }
+    return Table(columns: ["module", "type", "reason"],
+                 rows: plan.map { [.string($0.layer!.description), .string($0.type.description), .string($0.reason)] })
 }
 
 /// Input-activation statistics of every linear module (from `capture`).
@@ -290,7 +298,7 @@ public enum QuantLibrary: NativeLibrary {
                      Param("actorder", .bool, default: .bool(true), doc: "GPTQ: quantize columns by descending Hessian diagonal"),
                      Param("inputs", .choice(["fp", "quantized"]), default: .string("fp"), doc: "block inputs from the full-precision model or from the already-quantized blocks")]
                 + clipParams,
-            returns: "a quantized model (runs like a model; fields choices, errors, ic_counts, bpw, kept)",
+            returns: "a quantized model (runs like a model; fields choices, errors, ic_counts, gguf_types, bpw, kept)",
             run: { a, ctx in
                 let (m, mname) = try a.modelArg("model")
                 let plan = try resolvePlan(a, model: m)
@@ -369,11 +377,12 @@ public enum QuantLibrary: NativeLibrary {
     static var exportCommand: Builtin {
         Builtin(
             name: "export", category: "quantize", summary: "Write a quantized model: fake-quant GGUF (F32/F16 weights, original metadata and tokenizer) or ada's packed safetensors.",
-            help: "format=gguf writes a GGUF that ada and llama.cpp load; format=packed writes the integer codes bit-packed with their scales and zero points (see docs/language.md), which `load_packed` reads back bit-exactly. Files are written atomically.",
-            examples: ["export q \"smollm2-w3.gguf\"", "export q \"smollm2-w3.safetensors\" format=packed"],
+            help: "format=gguf writes a GGUF that ada and llama.cpp load, one tensor at a time: type=f32 or f16 stores every linear layer dequantized; type=native stores per-OC layers whose group is a multiple of 32 in GGML's own block types (Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0: the smallest that holds the codes exactly, up to fp16 scales), so llama.cpp runs them from its quantized kernels, and the other layers as F16 (`q.gguf_types` shows each layer's type and why). format=packed writes the integer codes bit-packed with their scales and zero points (see docs/language.md), which `load_packed` reads back bit-exactly. Files are written atomically.",
+            examples: ["export q \"smollm2-w3.gguf\"", "export q \"smollm2-w4.gguf\" type=native", "export q \"smollm2-w3.safetensors\" format=packed"],
             params: [Param("model", .object("quantized model"), doc: "the quantized model"), Param("path", .string, doc: "output file"),
                      Param("format", .choice(["gguf", "packed"]), default: .string("gguf"), doc: "gguf or packed"),
-                     Param("type", choice: ExportFloat.self, default: .f32, doc: "GGUF weight type")],
+                     Param("type", choice: ExportType.self, default: .f32,
+                           doc: "GGUF linear weights: f32 or f16 fake-quant, or native (GGML block types where they hold the codes)")],
             returns: "the path",
             run: { a, _ in
                 guard case .object(let o) = a["model"], let q = o as? QuantizedModelValue else { throw a.error("model", "expected a quantized model") }
@@ -382,7 +391,7 @@ public enum QuantLibrary: NativeLibrary {
                     if try a.string("format") == "packed" {
                         try PackedFormat.write(q.quantized, to: path)
                     } else {
-                        try exportGGUF(q.model, to: path, as: try a.choice("type", as: ExportFloat.self))
+                        try exportGGUF(q.quantized, to: path, as: try a.choice("type", as: ExportType.self))
                     }
                 }
                 return .string(path)
