@@ -148,11 +148,22 @@ struct GGUFExporter {
     }
 
     /// Whether `value` is what the file holds for `name` (a block read from the file as
-    /// stored always is).
+    /// stored always is). Compared row by row, so an embedding is not decoded whole.
     private func unchanged(_ block: Int?, _ name: String, _ value: Tensor) throws -> Bool {
         if let block, view.base.blocks.isFromFile(block) { return true }
-        let stored = try src.tensor(name)
-        return stored.data == value.data
+        guard let info = src.info(name), info.elementCount == value.count, let cols = info.dims.first, cols > 0 else { return false }
+        let rowBytes = cols / info.type.blockSize * info.type.bytesPerBlock
+        let raw = src.rawBytes(info)
+        var row = [Float](repeating: 0, count: cols)
+        return value.data.withUnsafeBufferPointer { v in
+            for r in 0..<(info.elementCount / cols) {
+                row.withUnsafeMutableBufferPointer {
+                    Dequantize.run(info.type, UnsafeRawBufferPointer(rebasing: raw[(r * rowBytes)..<((r + 1) * rowBytes)]), into: $0)
+                }
+                for c in 0..<cols where row[c] != v[r * cols + c] { return false }
+            }
+            return true
+        }
     }
 
     /// `general.file_type`: llama.cpp's code for the most common linear type.
