@@ -171,9 +171,10 @@ struct Ablation: ParsableCommand {
                     }
                 }
             }
+            let hessSeconds: Double = hess?.seconds ?? 0
             var md = table(cfgs, fp: fp, methods: meths, dims: dims, vars: vars, cells: cells, seconds: seconds)
             md += String(format: "\nCalibration: Emma, %d × %d tokens (AdaDim judged on the first %d windows; GPTQ AdaDim in the dimensions RTN AdaDim chose with the same clip search); evaluation: Pride and Prejudice, %d × %d. bpw: codes plus a 16-bit scale and a 16-bit zero per group. s: seconds to quantize (GPTQ: after the shared Hessian capture of %.0f s; RTN AdaDim: including its selection; awq rows: including the α search, not the AWQ model's Hessian capture). AWQ searches α with RTN at the row's bits and group, per-IC for per-IC rows and per-OC otherwise, on all calibration windows. Whole run %.0f s.\n",
-                         calib, ctx, select, windows, ctx, hess?.seconds ?? 0, wallClock() - t0)
+                         calib, ctx, select, windows, ctx, hessSeconds, wallClock() - t0)
             if dims.contains(.ada(.kl)) { md += "criterion=kl: \(klWindows) windows, units of \(klBlocks) blocks (GPTQ kl and quantizer rows: whole runs judging GPTQ candidates, Hessian capture included).\n" }
             print(md, terminator: "")
             if let out { try md.write(toFile: out, atomically: true, encoding: .utf8) }

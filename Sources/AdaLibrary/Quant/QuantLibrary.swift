@@ -315,6 +315,9 @@ public enum QuantLibrary: NativeLibrary {
                 o.clip = try a.clipArg()
                 o.gptq = GPTQOptions(damp: try a.number("damp"), blockSize: try a.int("blocksize", min: 1), actOrder: try a.bool("actorder"))
                 o.quantizedInputs = try a.string("inputs") == "quantized"
+                if o.quantizedInputs && o.usesKL {
+                    throw a.error("inputs", "criterion=kl takes its inputs from the full-precision model (inputs=quantized is not supported)")
+                }
                 var windows: [[Int32]] = []
                 if case .object = a["calib"] { windows = try a.datasetArg("calib").windows }
                 if o.needsCalibration && windows.isEmpty {
