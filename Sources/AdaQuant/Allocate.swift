@@ -103,9 +103,11 @@ public func allocateBits(_ modules: [AllocModule], budget: Double) throws -> All
 /// Each module's sensitivity at every bit width of `bits` and dimension of `dims`: the RTN
 /// weights' output error on the calibration inputs whose Hessian sums `hessians` holds,
 /// summed over the module's outputs, `tr(ΔW·Σxxᵀ·ΔWᵀ) / N` (`outputMSE` times the output
-/// count), with the given group size, grid and clip search.
+/// count), with the given group size, grid and clip search. `relative`: that error over the
+/// module's own output energy `tr(W·Σxxᵀ·Wᵀ) / N`, so that every module's fidelity counts alike.
 public func measureSensitivities(_ model: LlamaModel, modules ids: [LinearID], hessians: CalibrationHessians, bits: [Int],
                                  group: Int, dims: [QuantDim], grid: GridKind = .minmax, clip: ClipSearch = .none,
+                                 relative: Bool = false,
                                  progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> [AllocModule] {
     var out: [AllocModule] = []
     for (i, id) in ids.enumerated() {
@@ -113,11 +115,13 @@ public func measureSensitivities(_ model: LlamaModel, modules ids: [LinearID], h
         let w = model[id], h = hessians.hessian(id)
         let imp = clip.mode == .weighted ? h.diagonal().map(Float.init) : nil
         var choices: [AllocChoice] = []
+        let energy = relative ? outputMSE(w, Tensor(zeros: w.shape), hessian: h) : 1
+        guard energy > 0 else { throw QuantError("\(id) has no output energy on the calibration inputs", origin: .calibration) }
         for b in bits {
             for d in dims {
                 let q = try quantizeRTN(w, QuantSpec(bits: b, group: group, dim: d, grid: grid, clip: clip), importance: imp, name: "\(id)")
                 choices.append(AllocChoice(bits: b, dim: d, groups: q.scales.count,
-                                           error: outputMSE(w, q.dequantized, hessian: h) * Double(w.shape[0])))
+                                           error: outputMSE(w, q.dequantized, hessian: h) * (relative ? 1 / energy : Double(w.shape[0]))))
             }
         }
         out.append(AllocModule(id: id, weights: w.count, choices: choices))

@@ -219,6 +219,8 @@ struct CriteriaTests {
         let m = Self.model
         let hess = try CalibrationHessians(model: m, calibration: Self.windows)
         let mods = try measureSensitivities(m, modules: m.linearIDs, hessians: hess, bits: [2, 3, 4], group: 8, dims: QuantDim.allCases)
+        let relMods = try measureSensitivities(m, modules: m.linearIDs, hessians: hess, bits: [2, 3, 4], group: 8, dims: QuantDim.allCases,
+                                               relative: true)
         for mod in mods {
             for c in mod.choices {
                 let qt = try quantizeRTN(m[mod.id], QuantSpec(bits: c.bits, group: 8, dim: c.dim))
@@ -238,6 +240,14 @@ struct CriteriaTests {
                 }
                 #expect(relClose(c.error, s / Double(n), 2e-3, abs: 1e-12), "\(mod.id) w\(c.bits) \(c.dim)")
                 #expect(c.groups == qt.scales.count)
+                // relative: over the module's output energy Σ_outputs (x·w_o)², per token.
+                var energy = 0.0
+                for x in xs { for row in x { for o in 0..<oc {
+                    let y = (0..<ic).reduce(0.0) { $0 + row[$1] * Double(w.data[o * ic + $1]) }
+                    energy += y * y
+                } } }
+                let rel = try #require(relMods.first { $0.id == mod.id }?.choices.first { $0.bits == c.bits && $0.dim == c.dim })
+                #expect(relClose(rel.error, s / energy, 2e-3, abs: 1e-12), "relative \(mod.id) w\(c.bits) \(c.dim)")
             }
         }
         // At g8 a 16-bit scale and zero add 4 bits per weight: w2 costs 6, w3 7, w4 8.

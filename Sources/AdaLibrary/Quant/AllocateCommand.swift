@@ -12,7 +12,7 @@ extension QuantLibrary {
             name: "allocate", category: "quantize",
             summary: "Choose bits (and the dimension) per module under an average bits-per-weight budget, from each module's measured sensitivity.",
             help: """
-            Each selected module is quantized with RTN at every bit width of bits= in every dimension of dim= (oc, ic, or ada for both), with the given group, grid and clip search; its sensitivity in each choice is the output error on the calibration inputs summed over its outputs, tr(ΔW·Σxxᵀ·ΔWᵀ)/N (the module criterion's error times the module's output count). Storage is counted as the bpw field of a quantized model counts it: bits per weight for the codes plus a 16-bit scale and a 16-bit zero per group, averaged over the selected modules' weights. Every module starts at its cheapest choice; then, while a move fits the budget, the move with the largest error reduction per added bit is made (from a module's current choice to a costlier one that errs less; ties: the earlier module). The result never exceeds the budget; a budget below the cheapest choices is an error. The table (title: the bits per weight reached) has columns layer, bits, dim, group, weights, groups, error: pass it as bits= and dim= (and group=) of quantize, with the same only=/skip=.
+            Each selected module is quantized with RTN at every bit width of bits= in every dimension of dim= (oc, ic, or ada for both), with the given group, grid and clip search; its sensitivity in each choice is the output error on the calibration inputs summed over its outputs, tr(ΔW·Σxxᵀ·ΔWᵀ)/N (the module criterion's error times the module's output count); with sensitivity=relative, that error divided by the module's own output energy tr(W·Σxxᵀ·Wᵀ)/N, so that each module's relative fidelity counts alike. Storage is counted as the bpw field of a quantized model counts it: bits per weight for the codes plus a 16-bit scale and a 16-bit zero per group, averaged over the selected modules' weights. Every module starts at its cheapest choice; then, while a move fits the budget, the move with the largest error reduction per added bit is made (from a module's current choice to a costlier one that errs less; ties: the earlier module). The result never exceeds the budget; a budget below the cheapest choices is an error. The table (title: the bits per weight reached) has columns layer, bits, dim, group, weights, groups, error: pass it as bits= and dim= (and group=) of quantize, with the same only=/skip=.
             """,
             examples: ["calib = text \"austen:emma\" windows=32 ctx=512\nt = allocate m calib budget=3.25 bits=[2, 3, 4] group=128\nq = quantize m method=gptq bits=t dim=t calib=calib\nprint q.bpw"],
             params: [Param("model", .model, doc: "the full-precision model"),
@@ -22,6 +22,8 @@ extension QuantLibrary {
                      Param("group", .int, default: .int(128), doc: "group size; 0: per-channel"),
                      Param("dim", .choice(["oc", "ic", "ada"]), default: .string("oc"), doc: "the dimension measured (ada: both, chosen with the bits)"),
                      Param("grid", choice: GridKind.self, default: .minmax, doc: "the grid"),
+                     Param("sensitivity", .choice(["output", "relative"]), default: .string("output"),
+                           doc: "output: the output error summed over outputs; relative: over the module's own output energy"),
                      Param("only", .oneOf([.string, .list(.string)]), default: .none, doc: "allocate only among the modules these layer patterns match"),
                      Param("skip", .oneOf([.string, .list(.string)]), default: .none, doc: "leave the modules these layer patterns match out")]
                 + clipParams,
@@ -53,6 +55,7 @@ extension QuantLibrary {
                                                     shouldStop: ctx.shouldStop)
                     return try measureSensitivities(m, modules: ids, hessians: h, bits: bits, group: group, dims: dims,
                                                     grid: try a.choice("grid", as: GridKind.self), clip: clip,
+                                                    relative: try a.string("sensitivity") == "relative",
                                                     progress: { d, t in ctx.progress("allocate: module", d, t) }, shouldStop: ctx.shouldStop)
                 }
                 let alloc: Allocation
