@@ -28,18 +28,18 @@ struct AblationVariant {
 /// search dimension) with their own Hessians, made once per configuration.
 final class AblationModels {
     let base: LlamaModel
-    let baseHessians: CalibrationHessians
+    let baseHessians: CalibrationHessians?
     let cal: [[Int32]]
-    var awq: [String: (LlamaModel, CalibrationHessians, Double)] = [:]
+    var awq: [String: (LlamaModel, CalibrationHessians?, Double)] = [:]
 
-    init(base: LlamaModel, hessians: CalibrationHessians, cal: [[Int32]]) {
+    init(base: LlamaModel, hessians: CalibrationHessians?, cal: [[Int32]]) {
         self.base = base
         baseHessians = hessians
         self.cal = cal
     }
 
     /// The model and Hessians for a row, and the seconds AWQ took (0 without AWQ).
-    func get(_ v: AblationVariant, bits: Int, group: Int, dim: DimChoice, log: (String) -> Void) throws -> (LlamaModel, CalibrationHessians, Double) {
+    func get(_ v: AblationVariant, bits: Int, group: Int, dim: DimChoice, log: (String) -> Void) throws -> (LlamaModel, CalibrationHessians?, Double) {
         guard v.awq else { return (base, baseHessians, 0) }
         let d: QuantDim = dim == .fixed(.ic) ? .ic : .oc
         let key = "w\(bits) g\(group) \(d)"
@@ -65,7 +65,28 @@ struct Ablation: ParsableCommand {
     @Option(help: "Evaluation windows from Pride and Prejudice.") var windows = 8
     @Option(help: "Configurations, e.g. w3g128,w4g128.") var configs = "w3g128,w4g128"
     @Option(help: "What is added: none, mse, weighted, awq, awq+mse (comma-separated).") var variants = "none,mse,weighted,awq,awq+mse"
+    @Option(help: "AdaDim criteria, one row each: block, module, quantizer, kl (comma-separated).") var criteria = "block"
+    @Option(help: "Windows criterion=kl judges on.") var klWindows = 4
+    @Option(help: "Blocks per unit of criterion=kl.") var klBlocks = 5
+    @Option(help: "Methods: rtn, gptq (comma-separated).") var methods = "rtn,gptq"
     @Option(help: "Write the Markdown table here as well as to standard output.") var out: String?
+
+    /// per-OC, per-IC, then one AdaDim row per criterion.
+    func parsedDims() throws -> [DimChoice] {
+        try [.fixed(.oc), .fixed(.ic)] + criteria.split(separator: ",").map { c in
+            guard let k = AdaCriterion(rawValue: String(c)) else { throw ValidationError("unknown criterion '\(c)' (block, module, quantizer, kl)") }
+            return .ada(k)
+        }
+    }
+
+    static func rowName(_ d: DimChoice) -> String {
+        switch d {
+        case .fixed(.oc): return "per-OC"
+        case .fixed(.ic): return "per-IC"
+        case .ada(.block): return "AdaDim"
+        case .ada(let c): return "AdaDim (\(c.rawValue))"
+        }
+    }
 
     func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
 
@@ -84,6 +105,9 @@ struct Ablation: ParsableCommand {
             let t0 = wallClock()
             let cfgs = try parsedConfigs()
             let vars = try variants.split(separator: ",").map { try AblationVariant.parse(String($0)) }
+            let dims = try parsedDims()
+            let meths = methods.split(separator: ",").map(String.init)
+            guard !meths.isEmpty, meths.allSatisfy({ $0 == "rtn" || $0 == "gptq" }) else { throw ValidationError("--methods takes rtn, gptq") }
             let m = try LlamaModel.load(path: DataPaths.model(model))
             let evalToks = m.tokenizer.encode(try DataPaths.readText("austen:pride"))
             let cal = try evaluationWindows(m.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: ctx)
@@ -92,36 +116,53 @@ struct Ablation: ParsableCommand {
             }
             let fp = try ppl(m)
             log(String(format: "FP: %.3f", fp))
-            log("capturing Hessians on \(calib) × \(ctx) tokens…")
-            let hess = try CalibrationHessians(model: m, calibration: cal)
-            log(String(format: "  %.0f s", hess.seconds))
+            let hess: CalibrationHessians? = meths.contains("gptq") || variants.contains("awq") || variants.contains("weighted")
+                ? try { log("capturing Hessians on \(calib) × \(ctx) tokens…"); return try CalibrationHessians(model: m, calibration: cal) }() : nil
+            if let hess { log(String(format: "  %.0f s", hess.seconds)) }
             // cells["rtn oc –"][config index] = (ppl, bpw); seconds per row
             var cells: [String: [(Double, Double)]] = [:]
             var seconds: [String: [Double]] = [:]
             for (bits, group) in cfgs {
                 let models = AblationModels(base: m, hessians: hess, cal: cal)
+                var adaReports: [AdaCriterion: [ModuleReport]] = [:]
                 for v in vars {
-                    var adaReports: [ModuleReport] = []
-                    for dim in Results.dims {
+                    for dim in dims where meths.contains("rtn") {
                         var o = QuantizeOptions(method: .rtn, bits: bits, group: group, dim: dim)
                         o.selectionWindows = select
+                        o.klWindows = klWindows
+                        o.klBlocks = klBlocks
                         o.clip = v.clip
                         let (mm, _, awqSeconds) = try models.get(v, bits: bits, group: group, dim: dim, log: log)
                         let t1 = wallClock()
-                        let q = try quantizeModel(mm, options: o, calibration: v.clip.mode == .weighted ? cal : Array(cal.prefix(select)))
+                        let q = try quantizeModel(mm, options: o, calibration: v.clip.mode == .weighted ? cal : Array(cal.prefix(max(select, klWindows))))
                         let dt = wallClock() - t1 + awqSeconds
-                        if dim == .ada(.block) { adaReports = q.reports }
+                        if case .ada(let c) = dim { adaReports[c] = q.reports }
                         let p = try ppl(q.model)
                         cells["rtn \(dim) \(v.name)", default: []].append((p, bitsPerWeight(q.reports)))
                         seconds["rtn \(dim) \(v.name)", default: []].append(dt)
                         log(String(format: "%@: %.3f (%.1f s)", o.description as NSString, p, dt))
                     }
-                    for dim in Results.dims {
+                    for dim in dims where meths.contains("gptq") {
                         var o = QuantizeOptions(method: .gptq, bits: bits, group: group, dim: dim)
                         o.clip = v.clip
+                        o.selectionWindows = select
+                        o.klWindows = klWindows
+                        o.klBlocks = klBlocks
                         let (mm, hh, awqSeconds) = try models.get(v, bits: bits, group: group, dim: dim, log: log)
                         let t1 = wallClock()
-                        let q = try quantizeGPTQModel(mm, options: o, hessians: hh, choices: dim == .ada(.block) ? adaReports : nil)
+                        // criterion=quantizer and kl judge GPTQ candidates: a whole run (its own Hessian
+                        // capture included); block and module reuse the RTN row's choices.
+                        let q: QuantizedModel
+                        if dim == .ada(.quantizer) || dim == .ada(.kl) {
+                            q = try quantizeModel(mm, options: o, calibration: cal)
+                        } else {
+                            var choices: [ModuleReport]?
+                            if case .ada(let c) = dim {
+                                guard let r = adaReports[c] else { throw ValidationError("GPTQ AdaDim (\(c)) reuses the RTN row's choices: add rtn to --methods") }
+                                choices = r
+                            }
+                            q = try quantizeGPTQModel(mm, options: o, hessians: hh!, choices: choices)
+                        }
                         let dt = wallClock() - t1 + awqSeconds
                         let p = try ppl(q.model)
                         cells["gptq \(dim) \(v.name)", default: []].append((p, bitsPerWeight(q.reports)))
@@ -130,23 +171,32 @@ struct Ablation: ParsableCommand {
                     }
                 }
             }
-            var md = "| method | dim | added | " + cfgs.map { "w\($0.0) g\($0.1) ppl | bpw | s" }.joined(separator: " | ") + " |\n"
-            md += "|---|---|---|" + cfgs.map { _ in "---:|---:|---:" }.joined(separator: "|") + "|\n"
-            md += "| FP (dequantized file) | – | – | " + cfgs.map { _ in String(format: "%.2f | 16 | –", fp) }.joined(separator: " | ") + " |\n"
-            for method in ["rtn", "gptq"] {
-                for dim in Results.dims {
-                    let name = dim == .fixed(.oc) ? "per-OC" : dim == .fixed(.ic) ? "per-IC" : "AdaDim"
-                    for v in vars {
-                        let key = "\(method) \(dim) \(v.name)"
-                        let row = zip(cells[key]!, seconds[key]!).map { String(format: "%.2f | %.3f | %.0f", $0.0.0, $0.0.1, $0.1) }
-                        md += "| \(method.uppercased()) | \(name) | \(v.name) | " + row.joined(separator: " | ") + " |\n"
-                    }
-                }
-            }
+            let hessSeconds: Double = hess?.seconds ?? 0
+            var md = table(cfgs, fp: fp, methods: meths, dims: dims, vars: vars, cells: cells, seconds: seconds)
             md += String(format: "\nCalibration: Emma, %d × %d tokens (AdaDim judged on the first %d windows; GPTQ AdaDim in the dimensions RTN AdaDim chose with the same clip search); evaluation: Pride and Prejudice, %d × %d. bpw: codes plus a 16-bit scale and a 16-bit zero per group. s: seconds to quantize (GPTQ: after the shared Hessian capture of %.0f s; RTN AdaDim: including its selection; awq rows: including the α search, not the AWQ model's Hessian capture). AWQ searches α with RTN at the row's bits and group, per-IC for per-IC rows and per-OC otherwise, on all calibration windows. Whole run %.0f s.\n",
-                         calib, ctx, select, windows, ctx, hess.seconds, wallClock() - t0)
+                         calib, ctx, select, windows, ctx, hessSeconds, wallClock() - t0)
+            if dims.contains(.ada(.kl)) { md += "criterion=kl: \(klWindows) windows, units of \(klBlocks) blocks (GPTQ kl and quantizer rows: whole runs judging GPTQ candidates, Hessian capture included).\n" }
             print(md, terminator: "")
             if let out { try md.write(toFile: out, atomically: true, encoding: .utf8) }
         } catch { throw fail(error) }
+    }
+
+    /// The Markdown table: one row per method, dimension (criterion) and variant.
+    func table(_ cfgs: [(bits: Int, group: Int)], fp: Double, methods meths: [String], dims: [DimChoice], vars: [AblationVariant],
+               cells: [String: [(Double, Double)]], seconds: [String: [Double]]) -> String {
+        var md = "| method | dim | added | " + cfgs.map { "w\($0.0) g\($0.1) ppl | bpw | s" }.joined(separator: " | ") + " |\n"
+        md += "|---|---|---|" + cfgs.map { _ in "---:|---:|---:" }.joined(separator: "|") + "|\n"
+        md += "| FP (dequantized file) | – | – | " + cfgs.map { _ in String(format: "%.2f | 16 | –", fp) }.joined(separator: " | ") + " |\n"
+        for method in ["rtn", "gptq"] where meths.contains(method) {
+            for dim in dims {
+                let name = Self.rowName(dim)
+                for v in vars {
+                    let key = "\(method) \(dim) \(v.name)"
+                    let row = zip(cells[key]!, seconds[key]!).map { String(format: "%.2f | %.3f | %.0f", $0.0.0, $0.0.1, $0.1) }
+                    md += "| \(method.uppercased()) | \(name) | \(v.name) | " + row.joined(separator: " | ") + " |\n"
+                }
+            }
+        }
+        return md
     }
 }

@@ -13,6 +13,14 @@ public enum AdaCriterion: String, Sendable, CaseIterable, Codable {
     case block
     /// Each module's own output MSE on its full-precision inputs.
     case module
+    /// As `block`, with candidates made by the run's quantizer: GPTQ candidates in both
+    /// dimensions for GPTQ (the block criterion judges RTN candidates there); for RTN it is
+    /// `block` (whose candidates already use the run's grid and clip search).
+    case quantizer
+    /// Model level: the mean KL divergence of the final logits from the full-precision ones on
+    /// a few calibration windows, minimised by one coordinate sweep over units of (kind, run of
+    /// blocks), starting from the better of all-per-OC and all-per-IC (ModelCriterion.swift).
+    case kl
 }
 
 /// The dimension choice for a whole model: fixed, or adaptive per module.
@@ -25,6 +33,8 @@ public enum DimChoice: Sendable, Equatable, CustomStringConvertible {
         case .fixed(let d): return d.rawValue
         case .ada(.block): return "ada"
         case .ada(.module): return "ada-module"
+        case .ada(.quantizer): return "ada-quantizer"
+        case .ada(.kl): return "ada-kl"
         }
     }
 
@@ -34,6 +44,8 @@ public enum DimChoice: Sendable, Equatable, CustomStringConvertible {
         case "ic": self = .fixed(.ic)
         case "ada", "ada-block", "adadim": self = .ada(.block)
         case "ada-module": self = .ada(.module)
+        case "ada-quantizer": self = .ada(.quantizer)
+        case "ada-kl": self = .ada(.kl)
         default: return nil
         }
     }
@@ -54,6 +66,10 @@ public struct QuantizeOptions: Sendable {
     /// is several block evaluations per window, so the default judges on the first 16
     /// windows (8k tokens at ctx 512); GPTQ's Hessians always use every window.
     public var selectionWindows: Int? = 16
+    /// The KL criterion's windows (the first of the calibration windows) and its unit: that
+    /// many consecutive blocks of one kind share a dimension choice.
+    public var klWindows = 4
+    public var klBlocks = 5
     /// Per-module bits, group and dimension, and which modules are quantized at all (those
     /// it does not list stay at full precision). nil: every module takes `bits`, `group`
     /// and `dim`.
@@ -199,6 +215,12 @@ extension QuantizeOptions {
     /// Module plan `mp`'s recipe in dimension `d` with the run's grid and clip search.
     func spec(_ mp: ModulePlan, _ d: QuantDim) -> QuantSpec { mp.spec(d, grid: grid, clip: clip) }
 
+    /// Whether some module's dimension is chosen by the model-level KL criterion.
+    public var usesKL: Bool {
+        guard let plan else { return dim == .ada(.kl) }
+        return plan.modules.values.contains { $0.dim == .ada(.kl) }
+    }
+
     /// Whether every module that is quantized has a fixed dimension (RTN then needs no data).
     var allFixed: Bool {
         guard let plan else { if case .fixed = dim { return true } else { return false } }
@@ -220,6 +242,9 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
     // Plain RTN in fixed dimensions needs no data (unless a weighted clip search reads the inputs).
     if options.allFixed, options.method == .rtn, options.clip.mode != .weighted {
         return try quantizeRTNModel(model, options: options, progress: progress, shouldStop: shouldStop)
+    }
+    if options.usesKL {
+        return try quantizeModelKL(model, options: options, calibration: calibration, progress: progress, shouldStop: shouldStop)
     }
     var record = QuantizationRecord(model: model)
     let stream = BlockStream(model: model, windows: calibration)
@@ -252,7 +277,7 @@ public func quantizeModel(_ model: LlamaModel, options: QuantizeOptions, calibra
 }
 
 /// What a model quantization builds up, module by module.
-private struct QuantizationRecord {
+struct QuantizationRecord {
     var view: ModelView
     var reports: [ModuleReport] = []
     var layers: [LinearID: PackedLayer] = [:]
@@ -359,6 +384,13 @@ private struct DimSelection {
     var dims: [LinearKind: QuantDim] = [:]
     var errors: [LinearKind: (Double, Double)] = [:]
     var rtn: [LinearKind: [QuantDim: QuantizedTensor]] = [:]
+    /// The run's GPTQ results already made for the choice (`criterion=quantizer`), reused as is.
+    var made: [LinearKind: QuantizedTensor] = [:]
+}
+
+/// GPTQ tensors made while judging, by kind and dimension.
+private final class MadeTensors {
+    var tensors: [LinearKind: [QuantDim: QuantizedTensor]] = [:]
 }
 
 /// Chooses each planned module's dimension: the fixed one, or AdaDim's choice by its
@@ -372,6 +404,18 @@ private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, captu
     // selection holds one module's pair; RTN then quantizes the chosen dimension again
     // (deterministic: the same codes). GPTQ keeps no RTN candidate.
     var judged: [LinearKind: () throws -> (oc: Tensor, ic: Tensor)] = [:]
+    let made = MadeTensors()
+    // criterion=quantizer under GPTQ: every module of the block is judged as GPTQ makes it.
+    let gptqJudged = options.method == .gptq && LinearKind.allCases.contains {
+        options.module(LinearID(block: b, kind: $0))?.dim == .ada(.quantizer)
+    }
+    let gptq = { (k: LinearKind, spec: QuantSpec) throws -> QuantizedTensor in
+        if let hit = made.tensors[k]?[spec.dim] { return hit }
+        let q = try quantizeGPTQ(fp[k], hessian: capture.hessians[k], spec: spec, options: options.gptq,
+                                 name: "\(LinearID(block: b, kind: k))", shouldStop: shouldStop)
+        made.tensors[k, default: [:]][spec.dim] = q
+        return q
+    }
     for k in LinearKind.allCases {
         guard let mp = options.module(LinearID(block: b, kind: k)) else { continue }
         guard case .ada(let criterion) = mp.dim else {
@@ -388,6 +432,8 @@ private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, captu
             let e = (outputMSE(fp[k], cand.oc.dequantized, hessian: h), outputMSE(fp[k], cand.ic.dequantized, hessian: h))
             sel.errors[k] = e
             sel.dims[k] = e.1 < e.0 ? .ic : .oc
+        } else if gptqJudged {
+            judged[k] = { (try gptq(k, spec(.oc)).dequantized, try gptq(k, spec(.ic)).dequantized) }
         } else {
             let w = fp[k]
             judged[k] = {
@@ -400,6 +446,10 @@ private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, captu
     var fixed: [LinearKind: Tensor] = [:]
     for (k, d) in sel.dims {
         guard let mp = options.module(LinearID(block: b, kind: k)) else { continue }
+        if gptqJudged {
+            fixed[k] = try gptq(k, options.spec(mp, d)).dequantized
+            continue
+        }
         if sel.rtn[k]?[d] == nil {
             sel.rtn[k, default: [:]][d] = try quantizeRTN(fp[k], options.spec(mp, d), importance: importance(capture.hessians, k, options),
                                                           name: k.ggufName)
@@ -410,6 +460,7 @@ private func selectDims(model: LlamaModel, block b: Int, _ fp: LlamaBlock, captu
                                            attnIns: capture.attnIns, mlpIns: capture.mlpIns, rope: rope, shouldStop: shouldStop)
     sel.dims.merge(chosen.dims) { _, new in new }
     sel.errors.merge(chosen.errors) { _, new in new }
+    for (k, d) in sel.dims { if let q = made.tensors[k]?[d] { sel.made[k] = q } }
     return sel
 }
 
@@ -422,7 +473,9 @@ private func quantizeBlock(_ b: Int, _ fp: LlamaBlock, hessians: SiteHessians, s
     for k in LinearKind.allCases {
         guard let mp = options.module(LinearID(block: b, kind: k)), let d = selection.dims[k] else { continue }
         let q: QuantizedTensor
-        if options.method == .gptq {
+        if let done = selection.made[k] {
+            q = done
+        } else if options.method == .gptq {
             let t1 = now()
             q = try quantizeGPTQ(fp[k], hessian: hessians[k], spec: options.spec(mp, d), options: options.gptq,
                                  name: "\(LinearID(block: b, kind: k))", shouldStop: shouldStop)

@@ -263,6 +263,7 @@ public enum QuantLibrary: NativeLibrary {
         r.register(quantizeCommand)
         r.register(rtnCommand)
         r.register(awqCommand)
+        r.register(allocateCommand)
         r.register(exportCommand)
         r.register(loadPackedCommand)
     }
@@ -272,7 +273,7 @@ public enum QuantLibrary: NativeLibrary {
             name: "quantize", category: "quantize",
             summary: "Quantize every linear layer of a model: RTN or GPTQ, per-OC, per-IC or AdaDim.",
             help: """
-            dim=oc groups g input columns of one output row (the usual grouping); dim=ic groups g output rows of one input column, isolating outlier input channels; dim=ada picks per module the dimension whose quantized block reconstructs the calibration outputs best (criterion=block: q/k/v judged at the attention output, gate/up at the MLP output, greedy in module order; criterion=module: each module's own output). GPTQ and AdaDim need calib (a dataset). GPTQ+AdaDim chooses with the RTN criterion, then runs GPTQ once in the chosen dimension. group=0 means per-channel. A group size that does not divide the grouped dimension leaves a ragged last group (reported). The block criterion judges on the first `select` calibration windows; GPTQ's Hessians use all of them. ^C stops between blocks.
+            dim=oc groups g input columns of one output row (the usual grouping); dim=ic groups g output rows of one input column, isolating outlier input channels; dim=ada picks per module the dimension whose quantized block reconstructs the calibration outputs best (criterion=block: q/k/v judged at the attention output, gate/up at the MLP output, greedy in module order; criterion=module: each module's own output; criterion=quantizer: as block, with the candidates made by the run's quantizer, GPTQ in both dimensions under method=gptq; criterion=kl: the model's KL divergence from the full-precision next-token distributions on the first kl_windows calibration windows, one coordinate sweep over units of one kind in kl_blocks consecutive blocks, starting from the better of all per-OC and all per-IC). GPTQ and AdaDim need calib (a dataset). GPTQ+AdaDim chooses with the RTN criterion (criterion=block or module), then runs GPTQ once in the chosen dimension. group=0 means per-channel. A group size that does not divide the grouped dimension leaves a ragged last group (reported). The block criterion judges on the first `select` calibration windows; GPTQ's Hessians use all of them. ^C stops between blocks.
 
             Module-level plans: bits=, group= and dim= also take a record by kind (`dim={v: ic, down: ic}`, `bits={v: 4, down: 4, rest: 3}`; kinds not named take the record's `rest` (or `default`) key, else the parameter's default: 3 bits, group 128, per-OC) or a table by layer (a `layer` or `module` column and a `bits`/`group`/`dim` column, such as another run's `errors`; dim also takes a run's `choices` table), which replays those values exactly; a table must cover every module quantized. only= and skip= take layer patterns (a kind "v" or "ffn_down", "blk.*.attn_v", "blk.0-3.*", or a list): the modules not selected stay at full precision, shown as `.` in the choice map. AdaDim modules (dim=ada, or ada for some kinds) are judged with the other modules of their block applied as planned.
 
@@ -293,6 +294,8 @@ public enum QuantLibrary: NativeLibrary {
                      Param("criterion", choice: AdaCriterion.self, default: .block, doc: "AdaDim's criterion"),
                      Param("grid", choice: GridKind.self, default: .minmax, doc: "minmax (asymmetric, integer zero point), reference (zero clamped as in the reference code), gptq, symmetric, float-zero"),
                      Param("select", .int, default: .int(16), doc: "calibration windows the block criterion judges on"),
+                     Param("kl_windows", .int, default: .int(4), doc: "calibration windows criterion=kl judges on"),
+                     Param("kl_blocks", .int, default: .int(5), doc: "criterion=kl: consecutive blocks whose modules of one kind share a choice"),
                      Param("damp", .number, default: .number(0.01), doc: "GPTQ damping, fraction of the mean Hessian diagonal"),
                      Param("blocksize", .int, default: .int(128), doc: "GPTQ lazy-batch block size"),
                      Param("actorder", .bool, default: .bool(true), doc: "GPTQ: quantize columns by descending Hessian diagonal"),
@@ -315,16 +318,21 @@ public enum QuantLibrary: NativeLibrary {
                     o.plan = plan
                 }
                 o.selectionWindows = try a.int("select", min: 1)
+                o.klWindows = try a.int("kl_windows", min: 1)
+                o.klBlocks = try a.int("kl_blocks", min: 1)
                 o.clip = try a.clipArg()
                 o.gptq = GPTQOptions(damp: try a.number("damp"), blockSize: try a.int("blocksize", min: 1), actOrder: try a.bool("actorder"))
                 o.quantizedInputs = try a.string("inputs") == "quantized"
+                if o.quantizedInputs && o.usesKL {
+                    throw a.error("inputs", "criterion=kl takes its inputs from the full-precision model (inputs=quantized is not supported)")
+                }
                 var windows: [[Int32]] = []
                 if case .object = a["calib"] { windows = try a.datasetArg("calib").windows }
                 if o.needsCalibration && windows.isEmpty {
                     let dimText = a["dim"].string.map { "dim=\($0)" } ?? "AdaDim modules"
                     throw a.error("calib", "\(o.method.rawValue) with \(dimText) needs calibration data", notes: ["calib = text \"austen:emma\" windows=128 ctx=512"])
                 }
-                if o.method == .rtn && o.needsCalibration && o.clip.mode != .weighted { windows = Array(windows.prefix(o.selectionWindows ?? windows.count)) }
+                if o.method == .rtn && o.needsCalibration && o.clip.mode != .weighted { windows = Array(windows.prefix(o.usesKL ? o.klWindows : (o.selectionWindows ?? windows.count))) }
                 let q = try engine(a, "group") {
                     try quantizeModel(m, options: o, calibration: windows, progress: { label, d, t in ctx.progress("quantize: " + label, d, t) },
                                       shouldStop: ctx.shouldStop)

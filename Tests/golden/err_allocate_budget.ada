@@ -1,0 +1,3 @@
+m = load "smollm2"
+calib = text "austen:emma" windows=1 ctx=32
+t = allocate m calib budget=3 bits=[3, 4] group=64 only="blk.0.*"
