@@ -11,7 +11,8 @@ import Foundation
 /// passes after the prompt's pass. Quantized models run twice: from their materialized
 /// Float32 blocks (`dense`, as many weight bytes per token as F32) and from their packed
 /// codes (`packed`: the packed kernels, the head from exact 8-bit codes when the file stores
-/// it as Q8_0). Bytes per token are what the decoder's products read.
+/// it as Q8_0), and again with each product's input rounded to int8 (`packed_int8`). Bytes per
+/// token are what the decoder's products read.
 struct DecodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "decode", abstract: "Batch-1 generation speed (tokens/s) with the KV cache.")
     @Option(help: "Prompt tokens.") var prompt = 16
@@ -37,7 +38,10 @@ struct DecodeBench: ParsableCommand {
             print(header)
             for (name, view) in rows {
                 try report(name + " dense", view, text: text, kernels: .dense)
-                if !view.overlay.isEmpty || name.hasSuffix("F32") { try report(name + " packed", view, text: text, kernels: .packed) }
+                if !view.overlay.isEmpty || name.hasSuffix("F32") {
+                    try report(name + " packed", view, text: text, kernels: .packed)
+                    try report(name + " packed_int8", view, text: text, kernels: .packedInt8)
+                }
             }
             if !noGemma {
                 let gemma = try LlamaModel.load(path: DataPaths.model("gemma3"))

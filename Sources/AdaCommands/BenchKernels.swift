@@ -8,7 +8,8 @@ import Foundation
 /// fused call), o, gate/up (fused) and down — on the model's shapes, from Float32 weights
 /// (OpenBLAS) and from packed codes at each width and grouping. Weights are random (their
 /// values do not change the time); the embedding/head product is left out and reported
-/// apart, since it is the same for every variant.
+/// apart, since it is the same for every variant. Packed rows run with Float32 inputs and
+/// with inputs rounded to int8 (`PackedActivations`).
 struct KernelBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels", abstract: "Batch-1 products from Float32 and from packed weights (one decoding step's linear layers).")
@@ -21,7 +22,7 @@ struct KernelBench: ParsableCommand {
     }
 
     func run() throws {
-        print("environment: \(environmentLine()); kernel threads: \(PackedMatrix.threads)")
+        print("environment: \(environmentLine()); kernel threads: \(PackedMatrix.threads); int8 kernels (AVX-512 VNNI): \(PackedMatrix.int8Available ? "yes" : "no, int8 rows run Float32")")
         let c: LlamaConfig
         do { c = try LlamaModel.load(path: DataPaths.model(model)).config } catch { throw fail(error) }
         let s = Shapes(hidden: c.hiddenSize, q: c.numHeads * c.headDim, kv: c.numKVHeads * c.headDim,
@@ -52,19 +53,28 @@ struct KernelBench: ParsableCommand {
                 let spec = QuantSpec(bits: bits, group: 128, dim: dim)
                 let packed = try dense.map { PackedMatrix(PackedLayer(try quantizeRTN($0, spec))) }
                 let bytes = Double(packed.reduce(0) { $0 + $1.storedBytes }) * Double(s.layers)
-                let t = time {
-                    _ = PackedMatrix.multiply(Array(packed[0...2]), xh)
-                    _ = packed[3].multiply(xq)
-                    _ = PackedMatrix.multiply(Array(packed[4...5]), xh)
-                    _ = packed[6].multiply(xf)
+                for act in PackedActivations.allCases {
+                    let t = time {
+                        _ = try? PackedMatrix.multiply(Array(packed[0...2]), xh, activations: act)
+                        _ = try? packed[3].multiply(xq, activations: act)
+                        _ = try? PackedMatrix.multiply(Array(packed[4...5]), xh, activations: act)
+                        _ = try? packed[6].multiply(xf, activations: act)
+                    }
+                    report("packed w\(bits) g128 \(dim.rawValue) \(act.rawValue)", perBlock: t, bytes: bytes, shapes: s)
                 }
-                report("packed w\(bits) g128 \(dim.rawValue)", perBlock: t, bytes: bytes, shapes: s)
             }
         }
         let head = random(s.vocab, s.hidden)
         let th = time { _ = try? Tensor.matmul(xh, head, transposeB: true) }
         print(String(format: "head [%d, %d] F32: %.3f ms per step (%.1f GB/s)", s.vocab, s.hidden, th * 1e3,
                      Double(s.vocab * s.hidden * 4) / th / 1e9))
+        // The head as the decoder runs a Q8_0 one: 8-bit codes in per-OC groups of 32.
+        let head8 = PackedMatrix(PackedLayer(try quantizeRTN(head, QuantSpec(bits: 8, group: 32, dim: .oc))))
+        for act in PackedActivations.allCases {
+            let t = time { _ = try? head8.multiply(xh, activations: act) }
+            print(String(format: "head [%d, %d] packed w8 g32 %@: %.3f ms per step (%.1f GB/s)", s.vocab, s.hidden,
+                         act.rawValue as NSString, t * 1e3, Double(head8.storedBytes) / t / 1e9))
+        }
     }
 
     /// Seconds per call of `body`, the median of repeated runs over `seconds`.

@@ -7,7 +7,8 @@ import AdaTensor
 /// Float32 scales and zeros, multiplied without making a Float32 copy of the weights. Both
 /// groupings run on the same code·input dot products: per-OC subtracts `zero × Σx` per
 /// group, per-IC scales the input by the column's scale once per group of rows. The result
-/// equals `x · dequantized(W)ᵀ` up to Float32 summation order.
+/// equals `x · dequantized(W)ᵀ` up to Float32 summation order; with `.int8` activations, that
+/// of the input rounded to int8 per block of 32.
 public final class PackedMatrix: @unchecked Sendable {
     public let rows: Int, cols: Int
     public let bits: Int
@@ -118,31 +119,52 @@ public final class PackedMatrix: @unchecked Sendable {
         set { ada_set_threads(Int32(newValue)) }
     }
 
+    /// Whether `.int8` activations take effect on this CPU (AVX-512 with VNNI); elsewhere they
+    /// fall back to `.float32`.
+    public static var int8Available: Bool { ada_packed_int8_available() != 0 }
+
     /// `x · Wᵀ` for `x` of shape `[n, cols]`: `[n, rows]`.
-    public func multiply(_ x: Tensor) -> Tensor {
-        PackedMatrix.multiply([self], x)[0]
+    public func multiply(_ x: Tensor, activations: PackedActivations = .float32) throws -> Tensor {
+        try PackedMatrix.multiply([self], x, activations: activations)[0]
     }
 
     /// `x · Wₖᵀ` for several matrices of the same input width in one call on the thread pool
     /// (q, k and v; gate and up), so the pool is woken once. `x` is `[n, cols]`; the caller
-    /// checks the shapes (a mismatch is a programming error).
-    public static func multiply(_ ms: [PackedMatrix], _ x: Tensor) -> [Tensor] {
+    /// checks the shapes (a mismatch is a programming error). Throws when the kernels' work
+    /// buffers cannot be allocated.
+    public static func multiply(_ ms: [PackedMatrix], _ x: Tensor, activations: PackedActivations = .float32) throws -> [Tensor] {
         guard let first = ms.first else { return [] }
         precondition(x.rank == 2 && x.shape[1] == first.cols && ms.allSatisfy { $0.cols == first.cols },
                      "packed multiply: input \(x.shape), weights \(first.shape)")
         let n = x.shape[0]
         let outs = ms.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, n * $0.rows)) }
         defer { outs.forEach { $0.deallocate() } }
-        withExtendedLifetime(ms) {
+        let status: Int32 = withExtendedLifetime(ms) {
             var descs = ms.map(\.descriptor)
-            descs.withUnsafeMutableBufferPointer { d in
+            return descs.withUnsafeMutableBufferPointer { d in
                 let ptrs = (0..<ms.count).map { Optional(UnsafePointer(d.baseAddress! + $0)) }
                 let ys = outs.map { Optional($0.baseAddress!) }
-                x.data.withUnsafeBufferPointer { xp in
-                    ada_packed_matmul(ptrs, Int32(ms.count), xp.baseAddress, Int32(n), first.cols, ys)
+                return x.data.withUnsafeBufferPointer { xp in
+                    ada_packed_matmul(ptrs, Int32(ms.count), xp.baseAddress, Int32(n), first.cols, ys,
+                                      activations == .int8 ? ADA_PACKED_INT8 : 0)
                 }
             }
         }
+        guard status == 0 else {
+            throw QuantError("packed multiply: out of memory for the work buffers of a [\(n), \(first.cols)] input times \(ms.count) matri\(ms.count == 1 ? "x" : "ces")",
+                             origin: .tensor)
+        }
         return ms.indices.map { k in Tensor(shape: [n, ms[k].rows], data: Array(outs[k].prefix(n * ms[k].rows))) }
     }
+}
+
+/// The input of a packed product: Float32 as given, or rounded to int8 per block of 32
+/// (scale `max|x|/127`) for integer dot products (AVX-512 VNNI; Float32 on other CPUs). The
+/// int8 result is the exact product of the dequantized weights with the rounded input: its
+/// error is at most `Σ_c |ŵ[r,c]| · d_b(c) / 2` for output `r`, `d_b(c)` the scale of the
+/// block holding column `c` (per-IC: of the block of `s[G,:]·x`, the bound then over
+/// `|code − zero|`).
+public enum PackedActivations: String, Sendable, CaseIterable {
+    case float32
+    case int8
 }

@@ -4,7 +4,7 @@
 //   per-OC (scales along the row):  y[r] = sum_g s[r,g] * (sum_{c in g} q[r,c] x[c] - z[r,g] * sum_{c in g} x[c])
 //   per-IC (scales along a column): y[r] = sum_c q[r,c] * (s[G,c] x[c]) - sum_c s[G,c] z[G,c] x[c], G = r / group
 // so both read the codes once per token; per-IC pays one scaled copy of x per row group.
-#include "ada_packed.h"
+#include "packed_internal.h"
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -12,14 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int block_bytes(int layout) {
-    switch (layout) {
-    case 2: return 8;
-    case 3: return 12;
-    case 4: return 16;
-    default: return 32;
-    }
-}
+#define block_bytes ada_block_bytes
 
 long ada_packed_row_bytes(int cols, int layout) { return (long)((cols + 31) / 32) * block_bytes(layout); }
 
@@ -142,18 +135,12 @@ static float dot_blocks(const uint8_t *row, int layout, const float *x, int b0, 
 
 // ---- the product, split into tasks of rows ----
 
-typedef struct {
-    const ada_packed_matrix *const *ms;
-    int count, n, pad;  // pad = columns rounded up to 32
-    const float *xpad;  // n × pad, zero past cols
-    float *const *ys;
-    int tasks_per_matrix;
-} job_t;
+typedef ada_job job_t;
 
 static _Thread_local float *scratch_buf;
 static _Thread_local long scratch_len;
 
-static float *scratch(long n) {
+float *ada_scratch(long n) {
     if (n > scratch_len) {
         free(scratch_buf);
         scratch_buf = malloc((size_t)n * sizeof(float));
@@ -163,10 +150,10 @@ static float *scratch(long n) {
 }
 
 /// Per-OC, group a multiple of 32: each group's code·x dot, less zero × the group's input sum.
-static void rows_oc(const job_t *j, const ada_packed_matrix *m, float *y, int r0, int r1) {
+static int rows_oc(const job_t *j, const ada_packed_matrix *m, float *y, int r0, int r1) {
     int groups = (m->cols + m->group - 1) / m->group, gb = m->group / 32, blocks = j->pad / 32;
-    float *xs = scratch((long)j->n * groups);
-    if (!xs) return;
+    float *xs = ada_scratch((long)j->n * groups);
+    if (!xs) return -1;
     for (int t = 0; t < j->n; t++) {
         const float *x = j->xpad + (long)t * j->pad;
         for (int g = 0; g < groups; g++) {
@@ -192,13 +179,14 @@ static void rows_oc(const job_t *j, const ada_packed_matrix *m, float *y, int r0
             y[(long)t * m->rows + r] = hsum(acc) - offset;
         }
     }
+    return 0;
 }
 
 /// Per-IC: rows of one group share a scaled input v = s[G,:]·x and a constant sum s·z·x.
-static void rows_ic(const job_t *j, const ada_packed_matrix *m, float *y, int r0, int r1) {
+static int rows_ic(const job_t *j, const ada_packed_matrix *m, float *y, int r0, int r1) {
     int blocks = j->pad / 32, n = j->n;
-    float *v = scratch((long)n * (j->pad + 1));
-    if (!v) return;
+    float *v = ada_scratch((long)n * (j->pad + 1));
+    if (!v) return -1;
     float *cst = v + (long)n * j->pad;
     int current = -1;
     for (int r = r0; r < r1; r++) {
@@ -220,13 +208,14 @@ static void rows_ic(const job_t *j, const ada_packed_matrix *m, float *y, int r0
         const uint8_t *row = m->codes + r * m->row_bytes;
         for (int t = 0; t < n; t++) y[(long)t * m->rows + r] = dot_blocks(row, m->layout, v + (long)t * j->pad, 0, blocks) - cst[t];
     }
+    return 0;
 }
 
 /// Any other grouping (per-OC groups not a multiple of 32): the row's codes one by one.
-static void rows_generic(const job_t *j, const ada_packed_matrix *m, float *y, int r0, int r1) {
+static int rows_generic(const job_t *j, const ada_packed_matrix *m, float *y, int r0, int r1) {
     int groups = (m->cols + m->group - 1) / m->group;
-    uint8_t *q = (uint8_t *)scratch((m->cols + 3) / 4);
-    if (!q) return;
+    uint8_t *q = (uint8_t *)ada_scratch((m->cols + 3) / 4);
+    if (!q) return -1;
     for (int r = r0; r < r1; r++) {
         ada_packed_unpack_row(m->codes + r * m->row_bytes, m->cols, m->layout, q);
         for (int t = 0; t < j->n; t++) {
@@ -239,39 +228,53 @@ static void rows_generic(const job_t *j, const ada_packed_matrix *m, float *y, i
             y[(long)t * m->rows + r] = acc;
         }
     }
+    return 0;
 }
 
 static void run_task(void *ctx, int task) {
-    const job_t *j = ctx;
+    job_t *j = ctx;
     int k = task / j->tasks_per_matrix, part = task % j->tasks_per_matrix;
     const ada_packed_matrix *m = j->ms[k];
-    // Per-IC tasks start on a group boundary so each scaled input is built once per task.
-    int unit = m->dim == 1 ? m->group : 1;
-    int units = (m->rows + unit - 1) / unit;
-    int u0 = (int)((long)units * part / j->tasks_per_matrix), u1 = (int)((long)units * (part + 1) / j->tasks_per_matrix);
-    int r0 = u0 * unit, r1 = u1 * unit < m->rows ? u1 * unit : m->rows;
+    // Rows split evenly; a per-IC task builds the scaled input of each group it touches. Each
+    // row is computed the same way whatever the split.
+    int r0 = (int)((long)m->rows * part / j->tasks_per_matrix), r1 = (int)((long)m->rows * (part + 1) / j->tasks_per_matrix);
     if (r0 >= r1) return;
-    if (m->dim == 1) rows_ic(j, m, j->ys[k], r0, r1);
-    else if (m->group % 32 == 0) rows_oc(j, m, j->ys[k], r0, r1);
-    else rows_generic(j, m, j->ys[k], r0, r1);
+    int status;
+    if (j->use_i8 && (m->dim == 1 || m->group % 32 == 0)) status = ada_i8_rows(j, m, j->ys[k], r0, r1);
+    else if (m->dim == 1) status = rows_ic(j, m, j->ys[k], r0, r1);
+    else if (m->group % 32 == 0) status = rows_oc(j, m, j->ys[k], r0, r1);
+    else status = rows_generic(j, m, j->ys[k], r0, r1);
+    if (status != 0) atomic_store(&j->failed, 1);
 }
 
-void ada_packed_matmul(const ada_packed_matrix *const *ms, int count, const float *x, int n, long ldx,
-                       float *const *ys) {
-    if (count <= 0 || n <= 0) return;
+int ada_packed_int8_available(void) { return ada_i8_supported(); }
+
+int ada_packed_matmul(const ada_packed_matrix *const *ms, int count, const float *x, int n, long ldx,
+                      float *const *ys, int flags) {
+    if (count <= 0 || n <= 0) return 0;
     pthread_once(&lut_once, fill_lut);
-    int cols = ms[0]->cols, pad = (cols + 31) / 32 * 32;
-    float *xpad = calloc((size_t)n * pad, sizeof(float));
-    if (!xpad) return;
+    int cols = ms[0]->cols, pad = (cols + 31) / 32 * 32, blocks = pad / 32;
+    int i8 = (flags & ADA_PACKED_INT8) && ada_i8_supported();
+    // One buffer: the padded input, then (int8 path) its per-block scales and sums and codes.
+    size_t floats = (size_t)n * pad + (i8 ? (size_t)n * blocks * 9 + (size_t)n * pad / 4 : 0);
+    float *xpad = calloc(floats, sizeof(float));
+    if (!xpad) return -1;
     for (int t = 0; t < n; t++) memcpy(xpad + (long)t * pad, x + t * ldx, (size_t)cols * sizeof(float));
+    float *xd = xpad + (long)n * pad, *xs = xd + (long)n * blocks * 8;
+    int8_t *xq = (int8_t *)(xs + (long)n * blocks);
+    if (i8) {
+        for (int t = 0; t < n; t++)
+            ada_i8_quantize(xpad + (long)t * pad, pad, xq + (long)t * pad, xd + (long)t * blocks * 8, xs + (long)t * blocks);
+    }
     long work = 0;
     for (int k = 0; k < count; k++) work += (long)ms[k]->rows * cols * n;
     int threads = ada_threads();
     // Small products stay in the caller; others get a few tasks per thread for balance.
     int per = work < 65536 ? 1 : 4 * threads;
-    job_t job = {ms, count, n, pad, xpad, ys, per};
+    job_t job = {ms, count, n, pad, xpad, ys, per, i8, xq, xd, xs, 0};
     ada_parallel(count * per, run_task, &job);
     free(xpad);
+    return atomic_load(&job.failed) ? -1 : 0;
 }
 
 // ---- the pool: workers spin briefly on a generation counter, then sleep ----

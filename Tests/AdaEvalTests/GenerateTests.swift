@@ -20,10 +20,10 @@ struct GenerateTests {
     /// last row of `reference(sequence)` (the full pass) and its pick with that row's argmax.
     /// Returns the tokens written.
     func checkAgainstFullPass(_ view: ModelView, prompt: [Int32], steps: Int, tolerance: Float,
-                              reference: ([Int32]) -> Tensor) -> [Int32] {
+                              reference: ([Int32]) -> Tensor) throws -> [Int32] {
         let decoder = KVDecoder(view: view, capacity: prompt.count + steps)
         var seq = prompt, written: [Int32] = []
-        var logits = decoder.append(prompt)
+        var logits = try decoder.append(prompt)
         for step in 0..<steps {
             let full = reference(seq)
             let last = Array(full.row(full.shape[0] - 1))
@@ -34,7 +34,7 @@ struct GenerateTests {
             #expect(Sampler.argmax(logits) == want, "step \(step): cached argmax \(Sampler.argmax(logits)), full pass \(want)")
             seq.append(want)
             written.append(want)
-            if step + 1 < steps { logits = decoder.append([want]) }
+            if step + 1 < steps { logits = try decoder.append([want]) }
         }
         #expect(decoder.length == prompt.count + steps - 1)
         return written
@@ -43,7 +43,7 @@ struct GenerateTests {
     @Test func smolLM2GreedyEqualsFullPassArgmax() throws {
         let m = Self.smol, ids = m.tokenizer.encode(Self.prompt)
         let view = ModelView(base: m)
-        let written = checkAgainstFullPass(view, prompt: ids, steps: 32, tolerance: 1e-4) { m.forward($0) }
+        let written = try checkAgainstFullPass(view, prompt: ids, steps: 32, tolerance: 1e-4) { m.forward($0) }
         let g = try generate(view: view, prompt: ids, maxTokens: 32, stopAtEnd: false)
         #expect(g.tokens == written && g.stop == .length && g.decodeSteps == 31)
         #expect(g.text == continuationText(m.tokenizer, prompt: ids, tokens: written))
@@ -54,7 +54,7 @@ struct GenerateTests {
         let m = Self.gemma, ids = m.tokenizer.encode(Self.prompt)
         #expect(ids.first == 2, "Gemma's prompt starts with BOS")
         let view = ModelView(base: m)
-        let written = checkAgainstFullPass(view, prompt: ids, steps: 32, tolerance: 1e-4) { m.forward($0) }
+        let written = try checkAgainstFullPass(view, prompt: ids, steps: 32, tolerance: 1e-4) { m.forward($0) }
         let g = try generate(view: view, prompt: ids, maxTokens: 32, stopAtEnd: false)
         #expect(g.tokens == written)
     }
@@ -63,7 +63,7 @@ struct GenerateTests {
         let m = Self.smol, ids = m.tokenizer.encode(Self.prompt)
         let q = try quantizeModel(m, options: QuantizeOptions(method: .rtn, bits: 4, group: 128, dim: .fixed(.oc)))
         let dense = q.view.materialized()
-        let written = checkAgainstFullPass(q.view, prompt: ids, steps: 32, tolerance: 1e-4) { dense.forward($0) }
+        let written = try checkAgainstFullPass(q.view, prompt: ids, steps: 32, tolerance: 1e-4) { dense.forward($0) }
         let full = try generate(view: ModelView(base: m), prompt: ids, maxTokens: 32, stopAtEnd: false)
         // The 4-bit model writes its own text (it is a different model), not the original's.
         #expect(written != full.tokens, "RTN w4 wrote exactly the full-precision tokens")
@@ -91,7 +91,7 @@ struct GenerateTests {
         let m = LlamaModel(config: cfg, tokenEmbedding: t(vocab, hidden), outputNorm: v(hidden), output: nil,
                            blocks: blocks, tokenizer: tok, sourcePath: "")
         #expect(!arch.isGlobal(0) && arch.isGlobal(1))
-        _ = checkAgainstFullPass(ModelView(base: m), prompt: [3, 17, 5], steps: 17, tolerance: 1e-4) { m.forward($0) }
+        _ = try checkAgainstFullPass(ModelView(base: m), prompt: [3, 17, 5], steps: 17, tolerance: 1e-4) { m.forward($0) }
     }
 
     @Test func seededSamplesRepeatAndDependOnTheSeed() throws {

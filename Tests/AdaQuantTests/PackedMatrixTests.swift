@@ -44,7 +44,7 @@ struct PackedMatrixTests {
                     #expect(m.unpackedCodes == layer.codes, "codes round trip \(what)")
                     for n in [1, 3] {
                         let x = randomMatrix(n, cols, &rng)
-                        let y = m.multiply(x)
+                        let y = try m.multiply(x)
                         #expect(y.shape == [n, rows])
                         let ref = Self.reference(layer.dequantized, x)
                         var worst = 0.0
@@ -70,10 +70,90 @@ struct PackedMatrixTests {
             PackedMatrix(PackedLayer(try quantizeRTN(randomMatrix(192 + 64 * k, cols, &rng), spec)))
         }
         let x = randomMatrix(2, cols, &rng)
-        let fused = PackedMatrix.multiply(ms, x)
+        let fused = try PackedMatrix.multiply(ms, x)
         let before = PackedMatrix.threads
         PackedMatrix.threads = 1
-        let alone = ms.map { $0.multiply(x) }
+        let alone = try ms.map { try $0.multiply(x) }
+        PackedMatrix.threads = before
+        for k in ms.indices { #expect(fused[k] == alone[k], "matrix \(k)") }
+    }
+
+    /// The error bound of the int8 path for output (t, r): the kernel multiplies Ŵ by the input
+    /// rounded per block of 32, x̂ = d_b·round(x/d_b) with d_b = max_b |x| / 127, so
+    /// |y − x·Ŵᵀ| = |Σ_c ŵ[r,c]·(x̂[c] − x[c])| ≤ Σ_c |ŵ[r,c]|·d_b(c)/2. Per-IC rounds
+    /// v = s[G,:]·x instead: the bound is Σ_c |code − zero|·e_b(c)/2, e_b = max_b |v| / 127.
+    static func int8Bound(_ layer: PackedLayer, _ x: Tensor) -> [Double] {
+        let rows = layer.rows, cols = layer.cols, n = x.shape[0], g = layer.groupSize
+        let w = layer.dequantized, codes = layer.codes
+        var bound = [Double](repeating: 0, count: n * rows)
+        for t in 0..<n {
+            let xt = (0..<cols).map { Double(x.data[t * cols + $0]) }
+            func blockMax(_ v: [Double], _ c: Int) -> Double {
+                let b = c / 32 * 32
+                return v[b..<min(b + 32, cols)].reduce(0) { max($0, abs($1)) }
+            }
+            for r in 0..<rows {
+                var e = 0.0
+                if layer.spec.dim == .oc {
+                    for c in 0..<cols { e += abs(Double(w.data[r * cols + c])) * blockMax(xt, c) / 127 / 2 }
+                } else {
+                    let grp = r / g
+                    let v = (0..<cols).map { xt[$0] * Double(layer.scales.data[grp * cols + $0]) }
+                    for c in 0..<cols {
+                        let q = Double(codes[r * cols + c]) - Double(layer.zeros.data[grp * cols + c])
+                        e += abs(q) * blockMax(v, c) / 127 / 2
+                    }
+                }
+                bound[t * rows + r] = e
+            }
+        }
+        return bound
+    }
+
+    /// int8 activations: within the rounding bound above (plus the Float32 summation noise of
+    /// the exact path), on every width and grouping the int8 kernels take (per-OC groups that
+    /// are multiples of 32, any per-IC group); and not equal to the Float32 path, so the
+    /// integer kernels did run (on a CPU with AVX-512 VNNI).
+    @Test(arguments: [2, 3, 4, 5, 8])
+    func int8ActivationsStayWithinTheirRoundingBound(bits: Int) throws {
+        var rng = TestRNG(seed: UInt64(1900 + bits))
+        for (rows, cols) in Self.shapes + [(70, 576)] {
+            let w = randomMatrix(rows, cols, &rng)
+            for dim in QuantDim.allCases {
+                for group in [32, 64, 96, 128, 20, 0] where group <= (dim == .oc ? cols : rows) {
+                    let layer = PackedLayer(try quantizeRTN(w, QuantSpec(bits: bits, group: group, dim: dim)))
+                    let m = PackedMatrix(layer)
+                    for n in [1, 2] {
+                        let x = randomMatrix(n, cols, &rng)
+                        let y = try m.multiply(x, activations: .int8), exact = try m.multiply(x)
+                        let ref = Self.reference(layer.dequantized, x), bound = Self.int8Bound(layer, x)
+                        var worst = 0.0
+                        for i in 0..<(n * rows) {
+                            let err = abs(Double(y.data[i]) - ref.value[i])
+                            worst = max(worst, err / (bound[i] + 2e-6 * ref.magnitude[i] + 1e-30))
+                        }
+                        let what = "w\(bits) \(dim) g\(group) \(rows)×\(cols) n=\(n)"
+                        #expect(worst <= 1, "\(what): error \(worst) of the int8 rounding bound")
+                        let int8Kernels = PackedMatrix.int8Available && (dim == .ic || m.groupSize % 32 == 0)
+                        if int8Kernels { #expect(y != exact, "\(what): the int8 path gave the Float32 result") }
+                        else { #expect(y == exact, "\(what): without int8 kernels the Float32 path runs") }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The int8 path's rows do not depend on the pool's split either.
+    @Test func int8ProductsDoNotDependOnThreads() throws {
+        var rng = TestRNG(seed: 78)
+        let specs = [QuantSpec(bits: 4, group: 128, dim: .oc), QuantSpec(bits: 4, group: 128, dim: .ic),
+                     QuantSpec(bits: 8, group: 32, dim: .oc)]
+        let ms = try specs.map { PackedMatrix(PackedLayer(try quantizeRTN(randomMatrix(1000, 576, &rng), $0))) }
+        let x = randomMatrix(1, 576, &rng)
+        let fused = try PackedMatrix.multiply(ms, x, activations: .int8)
+        let before = PackedMatrix.threads
+        PackedMatrix.threads = 1
+        let alone = try ms.map { try $0.multiply(x, activations: .int8) }
         PackedMatrix.threads = before
         for k in ms.indices { #expect(fused[k] == alone[k], "matrix \(k)") }
     }

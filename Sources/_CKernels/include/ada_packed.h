@@ -27,9 +27,16 @@ typedef struct {
 
 /// Y[t][r] = sum_c W[r][c] * X[t][c] for t < n, for each of `count` matrices sharing the
 /// same input (cols equal): ys[k] is matrix k's [n, rows] result, row-major. X has row
-/// stride ldx. Runs on the pool (one call, every matrix's rows split into tasks).
-void ada_packed_matmul(const ada_packed_matrix *const *ms, int count, const float *x, int n, long ldx,
-                       float *const *ys);
+/// stride ldx. Runs on the pool (one call, every matrix's rows split into tasks). flags:
+/// ADA_PACKED_INT8 rounds each input row to int8 per block of 32 (scale max|x|/127) and
+/// multiplies with integer dot products (AVX-512 VNNI) where the CPU has them
+/// (ada_packed_int8_available); without the flag, or without VNNI, inputs stay Float32.
+/// Returns 0, or -1 when memory for the work buffers could not be allocated (ys incomplete).
+#define ADA_PACKED_INT8 1
+int ada_packed_matmul(const ada_packed_matrix *const *ms, int count, const float *x, int n, long ldx,
+                      float *const *ys, int flags);
+/// 1 when ADA_PACKED_INT8 takes effect on this CPU (AVX-512 F/BW/VL/DQ with VNNI), else 0.
+int ada_packed_int8_available(void);
 
 /// Threads the pool uses (the caller included): ADA_THREADS if set, else the processor count,
 /// at most 16. ada_set_threads changes it (1 = run in the caller only).
