@@ -99,7 +99,8 @@ struct GGUFExporter {
                 return Item(record: ExportedTensor(name: name, type: n.type, reason: n.reason, layer: id), shape: shape,
                             content: n.encoded ? .native(id, p, n) : .weight(id, n.type))
             }
-            if view.overlay[id] == nil, try unchanged(id.block, name, view.base[id]) {
+            // A block read from the file as stored is unchanged without decoding the layer.
+            if view.overlay[id] == nil, try view.base.blocks.isFromFile(id.block) || unchanged(id.block, name, view.base[id]) {
                 return Item(record: ExportedTensor(name: name, type: info.type, reason: "unchanged, as stored", layer: nil),
                             shape: shape, content: .raw(info))
             }
