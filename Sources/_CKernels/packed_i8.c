@@ -13,6 +13,7 @@
 #include "packed_internal.h"
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ada_i8_quantize(const float *x, int pad, int8_t *q, float *d8, float *sums) {
@@ -36,6 +37,9 @@ void ada_i8_quantize(const float *x, int pad, int8_t *q, float *d8, float *sums)
 int ada_i8_supported(void) {
     static int cached = -1;
     if (cached < 0) {
+        // ADA_INT8=off runs the Float32 path a CPU without VNNI runs (for comparisons and tests).
+        const char *env = getenv("ADA_INT8");
+        if (env && strcmp(env, "off") == 0) return cached = 0;
         __builtin_cpu_init();
         cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
                  && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")

@@ -55,13 +55,16 @@ struct PackedDecodeTests {
 }
 
 /// Decoding with int8 activations (`packed_int8`) against the dense decoder on SmolLM2: fed
-/// the same tokens, every step's greedy pick is the dense one, the greedy texts are equal, and
-/// the logits stay near the dense ones. Each product's error is bounded by its input rounding
-/// (Σ_c |ŵ|·d_b/2, d_b = max|x_b|/127: at most 1/254 of Σ|ŵx|, checked per product in
-/// PackedMatrixTests), but 30 blocks compound it, and SmolLM2's few very large activation
-/// channels make d_b coarse for the rest of their blocks: measured, the logits move by up to
-/// 8.3% of the largest one (w3 per-OC). The bound here, 15%, is that with a margin; the
-/// greedy picks are the sharp check (a wrong scale, zero term or block order breaks them).
+/// the same tokens, the logits stay near the dense ones, and the greedy picks agree. Each
+/// product's error is bounded by its input rounding (Σ_c |ŵ|·d_b/2, d_b = max|x_b|/127: at
+/// most 1/254 of Σ|ŵx|, checked per product in PackedMatrixTests), but 30 blocks compound
+/// it, and SmolLM2's few very large activation channels make d_b coarse for the rest of their
+/// blocks: measured, the logits move by up to 8.3% of the largest one (w3 per-OC). The bound
+/// here, 15%, is that with a margin. A pick may then differ where the dense top two are
+/// closer than the two decoders' logits differ (a near-tie: on this machine none flipped, on
+/// another processor two of 25 did), so the picks must agree at 4 steps in 5 and wherever the
+/// dense top two are further apart than that; a wrong scale, zero term or block order breaks
+/// far more.
 @Suite("Packed decoding with int8 activations (SmolLM2)", .serialized)
 struct PackedInt8DecodeTests {
     @Test(arguments: [(4, QuantDim.oc), (4, .ic), (3, .oc)])
@@ -70,21 +73,24 @@ struct PackedInt8DecodeTests {
         let q = try quantizeModel(m, options: QuantizeOptions(method: .rtn, bits: bits, group: 128, dim: .fixed(dim)))
         let prompt = m.tokenizer.encode("It is a truth universally acknowledged, that")
         let written = try generate(view: q.view, prompt: prompt, maxTokens: 24, stopAtEnd: false)
-        let int8 = try generate(view: q.view, prompt: prompt, maxTokens: 24, kernels: .packedInt8, stopAtEnd: false)
-        #expect(int8.tokens == written.tokens, "w\(bits) \(dim): int8 greedy text differs from dense")
         let dense = KVDecoder(view: q.view, capacity: 64)
         let packed = KVDecoder(view: q.view, capacity: 64, kernels: .packedInt8)
         #expect(packed.packedLayerCount == 7 * m.config.numLayers && packed.headIsPacked)
-        var feed = prompt, worstRatio: Float = 0
+        var feed = prompt, worstRatio: Float = 0, agreed = 0
         for step in 0...written.tokens.count {
             let a = try dense.append(feed), b = try packed.append(feed)
             let scale = a.reduce(0) { max($0, abs($1)) }
             let worst = zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
             worstRatio = max(worstRatio, worst / scale)
             #expect(worst <= 0.15 * scale, "w\(bits) \(dim) step \(step): logits differ by \(worst) (max |logit| \(scale))")
-            #expect(Sampler.argmax(b) == Sampler.argmax(a), "w\(bits) \(dim) step \(step): greedy pick differs")
+            let top = Int(Sampler.argmax(a))
+            let gap = a[top] - (a.indices.filter { $0 != top }.map { a[$0] }.max() ?? -.infinity)
+            let pick = Int(Sampler.argmax(b))
+            if pick == top { agreed += 1 }
+            #expect(pick == top || gap < 2 * worst, "w\(bits) \(dim) step \(step): greedy \(pick) vs \(top) (gap \(gap), logits differ by \(worst))")
             if step < written.tokens.count { feed = [written.tokens[step]] }
         }
+        #expect(5 * agreed >= 4 * (written.tokens.count + 1), "w\(bits) \(dim): greedy picks agree at \(agreed) of \(written.tokens.count + 1) steps")
         // On a CPU with the int8 kernels the rounding shows (not the Float32 path in disguise).
         if PackedMatrix.int8Available { #expect(worstRatio > 1e-5, "w\(bits) \(dim): no int8 rounding seen") }
     }

@@ -4,9 +4,9 @@
 Numbers printed with a fixed number of digits can round differently on another processor
 (the last digit of a statistic sitting on a rounding boundary). This accepts the output
 when every differing line matches the expected line exactly outside its numbers, and each
-number has the same digits after the point and differs by at most one unit in the last
-printed place; numbers without a decimal point (counts, sizes, exit statuses) must be
-equal. Anything else (a changed word, a missing line, a larger numeric change)
+number differs by at most one unit in the last printed place (of the longer of the two:
+trailing zeros are not printed, so 35.13 and 35.1299 are one unit apart); numbers without
+a decimal point (counts, sizes, exit statuses) must be equal. Anything else (a changed word, a missing line, a larger numeric change)
 is a failure. Exit status 0 when accepted, 1 otherwise; accepted differences are listed.
 
 Usage: numclose.py EXPECTED GOT
@@ -25,13 +25,13 @@ def close(want: str, got: str) -> bool:
         return False
     for w, g in zip(wn, gn):
         wd, gd = w.group(1) or "", g.group(1) or ""
-        if len(wd) != len(gd):
-            return False
-        if not wd:
+        if not wd or not gd:
             if w.group(0) != g.group(0):
                 return False
             continue
-        unit = 10 ** -len(wd)
+        # Trailing zeros are not printed (35.13 is 35.1300 next to 35.1299): the unit is
+        # the last place of the longer one.
+        unit = 10 ** -max(len(wd), len(gd))
         if abs(float(w.group(0)) - float(g.group(0))) > unit * 1.000001:
             return False
     return True

@@ -17,6 +17,7 @@
 # printed digit (another processor's rounding; Tests/golden/numclose.py decides and lists it).
 #
 # Usage: Tests/golden/run.sh [--update] [NAME …]   (--update rewrites the expected files)
+# Environment: ADA (the binary to test), ADA_GOLDEN_REPORT (a file that collects failures).
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -61,6 +62,10 @@ if [ "${#names[@]}" -eq 0 ]; then
     for f in "$here"/*.ada "$here"/*.cmd; do b="$(basename "$f")"; echo "${b%.*}"; done | sort -u)
 fi
 
+# Failures are printed and, when $ADA_GOLDEN_REPORT names a file, appended to it too
+# (scripts/test prints that file last, so a failing run's log ends with the differences).
+report() { if [ -n "${ADA_GOLDEN_REPORT:-}" ]; then tee -a "$ADA_GOLDEN_REPORT"; else cat; fi; }
+
 passed=0
 failed=0
 failures=()
@@ -89,18 +94,18 @@ for name in "${names[@]}"; do
       echo "$near"
     else
       ok=0
-      echo "--- golden $name: output differs (expected vs got)"
-      diff -u "$here/$name.expected" "$work/.out" | head -60
+      { echo "--- golden $name: output differs (expected vs got)"
+        diff -u "$here/$name.expected" "$work/.out" | head -60; } | report
     fi
   fi
   if [ "$status" != "$want_status" ]; then
     ok=0
-    echo "--- golden $name: exit status $status, expected $want_status"
+    echo "--- golden $name: exit status $status, expected $want_status" | report
   fi
   if [ "$ok" = 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("$name"); fi
   rm -rf "$work"
 done
 
-[ "$failed" -gt 0 ] && echo "golden: failed: ${failures[*]}"
+[ "$failed" -gt 0 ] && echo "golden: failed: ${failures[*]}" | report
 echo "golden: $passed passed, $failed failed ($(( $(date +%s) - start )) s)"
 [ "$failed" -eq 0 ]
