@@ -98,6 +98,7 @@ struct QuantBench: ParsableCommand {
     @Option(help: "Calibration windows from Emma.") var calib = 128
     @Option var ctx = 512
     @Option(help: "Windows used by AdaDim's block criterion (default: the first 16, as `quantize`).") var select: Int?
+    @Option(help: "Clip search per group (none, mse, weighted; 100 ratios down to 0.2, norm 2.4).") var clip: ClipMode = .none
     @Flag(help: "Also measure perplexity on Pride and Prejudice (8 × 512).") var ppl = false
 
     func run() throws {
@@ -109,6 +110,7 @@ struct QuantBench: ParsableCommand {
             let tTok = wallClock() - t0
             var opts = QuantizeOptions(method: method, bits: bits, group: group, dim: dim)
             if let select { opts.selectionWindows = select }
+            opts.clip = ClipSearch(mode: clip)
             let t1 = wallClock()
             let q = try quantizeModel(m, options: opts, calibration: cal)
             let total = wallClock() - t1
@@ -235,6 +237,7 @@ struct Results: ParsableCommand {
 // once (by the enums) and parsed once (by ArgumentParser), with the valid values in --help.
 extension QuantMethod: ExpressibleByArgument {}
 extension GridKind: ExpressibleByArgument {}
+extension ClipMode: ExpressibleByArgument {}
 extension DimChoice: ExpressibleByArgument {
     public init?(argument: String) { self.init(name: argument) }
     public static var allValueStrings: [String] { ["oc", "ic", "ada", "ada-module"] }

@@ -1,4 +1,5 @@
 import Foundation
+import _CKernels
 
 /// How a group's range is chosen before its grid is fitted.
 public enum ClipMode: String, Sendable, CaseIterable, Codable {
@@ -83,24 +84,10 @@ public struct ClipSearch: Sendable, Equatable, Codable, CustomStringConvertible 
 }
 
 /// `Σ wᵢ·|xᵢ − x̂ᵢ|^norm` of a group rounded with `gp`; stops early (returning a value ≥ `bound`)
-/// once the partial sum reaches `bound`.
+/// once the partial sum reaches `bound`. In C (`ada_clip_error`, vectorized; `|d|^norm` from
+/// polynomial log and exp where `powf` is a scalar call per element).
 @inline(__always)
 func groupError(_ x: UnsafeBufferPointer<Float>, _ w: UnsafeBufferPointer<Float>?, _ gp: GroupParams, maxq: Float, norm: Float,
                 bound: Double) -> Double {
-    var s: Double = 0
-    var i = 0
-    let n = x.count
-    while i < n {
-        let e = Swift.min(i + 32, n)
-        var chunk: Float = 0
-        for j in i..<e {
-            let d = abs(x[j] - gp.roundTrip(x[j], maxq: maxq))
-            let t = norm == 2 ? d * d : (d == 0 ? 0 : powf(d, norm))
-            chunk += w.map { $0[j] * t } ?? t
-        }
-        s += Double(chunk)
-        if s >= bound { return s }
-        i = e
-    }
-    return s
+    ada_clip_error(x.baseAddress, w?.baseAddress, Int32(x.count), gp.scale, gp.zero, gp.integerZero ? 1 : 0, maxq, norm, bound)
 }

@@ -137,6 +137,7 @@ public final class PackedMatrix: @unchecked Sendable {
         precondition(x.rank == 2 && x.shape[1] == first.cols && ms.allSatisfy { $0.cols == first.cols },
                      "packed multiply: input \(x.shape), weights \(first.shape)")
         let n = x.shape[0]
+        if n >= panelInputRows { return ms.map { $0.multiplyByPanels(x) } }
         let outs = ms.map { UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, n * $0.rows)) }
         defer { outs.forEach { $0.deallocate() } }
         let status: Int32 = withExtendedLifetime(ms) {
@@ -155,6 +156,44 @@ public final class PackedMatrix: @unchecked Sendable {
                              origin: .tensor)
         }
         return ms.indices.map { k in Tensor(shape: [n, ms[k].rows], data: Array(outs[k].prefix(n * ms[k].rows))) }
+    }
+}
+
+extension PackedMatrix {
+    /// Inputs of at least this many rows (a prompt's pass) are multiplied by panels: a panel
+    /// of rows dequantized to Float32 (`ada_packed_dequantize`), then sgemm, which reuses each
+    /// weight across the input's rows where the packed kernels unpack it once per row. The
+    /// result equals the dense product with the dequantized weights up to summation order,
+    /// with Float32 inputs whatever the `activations` (docs/architecture.md, "Packed kernels").
+    public static let panelInputRows = 32
+
+    /// Weights dequantized at a time: about 4 MiB of Float32 (a SmolLM2 layer whole), at least
+    /// 16 rows.
+    var panelRows: Int { max(16, min(rows, (1 << 20) / max(1, cols))) }
+
+    /// `x · Wᵀ` by panels of `rowsPerPanel` rows (default `panelRows`): `[n, rows]`.
+    public func multiplyByPanels(_ x: Tensor, rowsPerPanel: Int? = nil) -> Tensor {
+        precondition(x.rank == 2 && x.shape[1] == cols, "packed multiply: input \(x.shape), weights \(shape)")
+        let n = x.shape[0], p = max(1, rowsPerPanel ?? panelRows)
+        var y = [Float](repeating: 0, count: n * rows)
+        var panel = [Float](repeating: 0, count: p * cols)
+        withExtendedLifetime(self) {
+            var d = descriptor
+            x.data.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    panel.withUnsafeMutableBufferPointer { wp in
+                        for r0 in stride(from: 0, to: rows, by: p) {
+                            let r1 = min(rows, r0 + p)
+                            ada_packed_dequantize(&d, Int32(r0), Int32(r1), wp.baseAddress)
+                            sgemm(transA: false, transB: true, m: n, n: r1 - r0, k: cols, alpha: 1,
+                                  a: xp.baseAddress!, lda: cols, b: wp.baseAddress!, ldb: cols,
+                                  beta: 0, c: yp.baseAddress! + r0, ldc: rows)
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: [n, rows], data: y)
     }
 }
 

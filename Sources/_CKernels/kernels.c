@@ -97,3 +97,52 @@ void ada_geglu(float *g, const float *u, long n) {
         g[i] = 0.5f * x * (1.0f + th) * u[i];
     }
 }
+
+// Natural logarithm of a positive normal float: the exponent split off, the mantissa moved
+// to [sqrt(1/2), sqrt(2)), and the Cephes degree-9 polynomial (error about 1e-7 relative).
+static inline float log_poly(float x) {
+    uint32_t bits;
+    memcpy(&bits, &x, 4);
+    float e = (float)((int32_t)((bits >> 23) & 0xff) - 126);
+    bits = (bits & 0x807fffffu) | 0x3f000000u;  // mantissa in [0.5, 1)
+    float m;
+    memcpy(&m, &bits, 4);
+    int low = m < 0.707106781186547524f;
+    e = low ? e - 1.0f : e;
+    m = low ? m + m - 1.0f : m - 1.0f;
+    float z = m * m;
+    float y = 7.0376836292e-2f;
+    y = y * m - 1.1514610310e-1f;
+    y = y * m + 1.1676998740e-1f;
+    y = y * m - 1.2420140846e-1f;
+    y = y * m + 1.4249322787e-1f;
+    y = y * m - 1.6668057665e-1f;
+    y = y * m + 2.0000714765e-1f;
+    y = y * m - 2.4999993993e-1f;
+    y = y * m + 3.3333331174e-1f;
+    y = y * m * z;
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    return m + y + 0.693359375f * e;
+}
+
+float ada_pow_pos(float x, float p) { return x < 1e-30f ? 0.0f : exp_poly(p * log_poly(x)); }
+
+double ada_clip_error(const float *x, const float *w, int n, float scale, float zero, int integer_zero, float maxq,
+                      float norm, double bound) {
+    double s = 0;
+    for (int i = 0; i < n; i += 32) {
+        int e = i + 32 < n ? i + 32 : n;
+        float chunk = 0;
+        for (int j = i; j < e; j++) {
+            float q = integer_zero ? rintf(x[j] / scale) + zero : rintf(x[j] / scale + zero);
+            q = q < 0 ? 0 : q > maxq ? maxq : q;
+            float d = fabsf(x[j] - (q - zero) * scale);
+            float t = norm == 2.0f ? d * d : (d < 1e-30f ? 0.0f : exp_poly(norm * log_poly(d)));
+            chunk += w ? w[j] * t : t;
+        }
+        s += chunk;
+        if (s >= bound) return s;
+    }
+    return s;
+}

@@ -42,17 +42,23 @@ struct PackedMatrixTests {
                     let m = PackedMatrix(layer)
                     let what = "w\(bits) \(dim) g\(group) \(rows)×\(cols)"
                     #expect(m.unpackedCodes == layer.codes, "codes round trip \(what)")
-                    for n in [1, 3] {
+                    // 1 and 3 rows: the packed kernels; panelInputRows and more: dequantized
+                    // panels and sgemm (one panel, and panels of 16 rows with a ragged last).
+                    for n in [1, 3, PackedMatrix.panelInputRows + 5] {
                         let x = randomMatrix(n, cols, &rng)
-                        let y = try m.multiply(x)
-                        #expect(y.shape == [n, rows])
+                        let ys = try [m.multiply(x)] + (n >= PackedMatrix.panelInputRows ? [m.multiplyByPanels(x, rowsPerPanel: 16)] : [])
                         let ref = Self.reference(layer.dequantized, x)
-                        var worst = 0.0
-                        for i in 0..<(n * rows) {
-                            worst = max(worst, abs(Double(y.data[i]) - ref.value[i]) / (ref.magnitude[i] + 1e-30))
+                        // One panel is the dense product with the dequantized weights, bit for bit.
+                        if n >= PackedMatrix.panelInputRows { #expect(ys[0] == Forward.linear(x, layer.dequantized), "\(what): one panel") }
+                        for (k, y) in ys.enumerated() {
+                            #expect(y.shape == [n, rows])
+                            var worst = 0.0
+                            for i in 0..<(n * rows) {
+                                worst = max(worst, abs(Double(y.data[i]) - ref.value[i]) / (ref.magnitude[i] + 1e-30))
+                            }
+                            // Float32 accumulation of up to 256 products, reordered: a few ulps of Σ|ŵx|.
+                            #expect(worst < 2e-6, "\(what) n=\(n) \(k == 0 ? "" : "16-row panels"): worst error \(worst) of Σ|ŵx|")
                         }
-                        // Float32 accumulation of up to 256 products, reordered: a few ulps of Σ|ŵx|.
-                        #expect(worst < 2e-6, "\(what) n=\(n): worst error \(worst) of Σ|ŵx|")
                     }
                 }
             }

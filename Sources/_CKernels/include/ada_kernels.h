@@ -20,4 +20,13 @@ void ada_window_softmax(float *p, int t, int window);
 void ada_geglu(float *g, const float *u, long n);
 /// Scalar exp with the same polynomial (for tests and odd spots).
 float ada_exp(float x);
+/// x^p for x > 0 as exp(p·log x) with polynomial log and exp (relative error a few 1e-6 for
+/// |p·log x| ≤ 40); 0 for x < 1e-30.
+float ada_pow_pos(float x, float p);
+/// The clip search's group error Σ w[i]·|x[i] − x̂[i]|^norm (w NULL: all 1), x̂ the round trip
+/// of x[i] through scale and zero (integer_zero: round x/scale, then add zero; else round
+/// x/scale + zero; codes clamped to [0, maxq]), |d|^norm as ada_pow_pos (norm 2: d·d).
+/// Summed per 32 elements in float, then in double; returns once the sum reaches bound.
+double ada_clip_error(const float *x, const float *w, int n, float scale, float zero, int integer_zero, float maxq,
+                      float norm, double bound);
 #endif
