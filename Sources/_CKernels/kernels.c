@@ -126,20 +126,36 @@ static inline float log_poly(float x) {
     return m + y + 0.693359375f * e;
 }
 
-float ada_pow_pos(float x, float p) { return x < 1e-30f ? 0.0f : exp_poly(p * log_poly(x)); }
+// Branch-free, so loops over it vectorize: the power of max(x, 1e-30), then 0 below that.
+static inline float pow_pos(float x, float p) {
+    float y = exp_poly(p * log_poly(fmaxf(x, 1e-30f)));
+    return x < 1e-30f ? 0.0f : y;
+}
+
+float ada_pow_pos(float x, float p) { return pow_pos(x, p); }
 
 double ada_clip_error(const float *x, const float *w, int n, float scale, float zero, int integer_zero, float maxq,
                       float norm, double bound) {
     double s = 0;
+    float d[32];
     for (int i = 0; i < n; i += 32) {
-        int e = i + 32 < n ? i + 32 : n;
-        float chunk = 0;
-        for (int j = i; j < e; j++) {
-            float q = integer_zero ? rintf(x[j] / scale) + zero : rintf(x[j] / scale + zero);
+        int e = i + 32 < n ? i + 32 : n, len = e - i;
+        for (int j = 0; j < len; j++) {
+            float v = x[i + j];
+            float q = integer_zero ? rintf(v / scale) + zero : rintf(v / scale + zero);
             q = q < 0 ? 0 : q > maxq ? maxq : q;
-            float d = fabsf(x[j] - (q - zero) * scale);
-            float t = norm == 2.0f ? d * d : (d < 1e-30f ? 0.0f : exp_poly(norm * log_poly(d)));
-            chunk += w ? w[j] * t : t;
+            d[j] = fabsf(v - (q - zero) * scale);
+        }
+        if (norm == 2.0f) {
+            for (int j = 0; j < len; j++) d[j] *= d[j];
+        } else {
+            for (int j = 0; j < len; j++) d[j] = pow_pos(d[j], norm);
+        }
+        float chunk = 0;
+        if (w) {
+            for (int j = 0; j < len; j++) chunk += w[i + j] * d[j];
+        } else {
+            for (int j = 0; j < len; j++) chunk += d[j];
         }
         s += chunk;
         if (s >= bound) return s;
