@@ -36,7 +36,7 @@ typedef struct {
 int ada_packed_matmul(const ada_packed_matrix *const *ms, int count, const float *x, int n, long ldx,
                       float *const *ys, int flags);
 /// Rows [r0, r1) of m as Float32, (code − zero) · scale, into out ([r1 − r0, cols],
-/// row-major), on the pool: the weights of a panel for a product with many input rows.
+/// row-major), in the caller: the weights of a panel for a product with many input rows.
 void ada_packed_dequantize(const ada_packed_matrix *m, int r0, int r1, float *out);
 /// 1 when ADA_PACKED_INT8 takes effect on this CPU (AVX-512 F/BW/VL/DQ with VNNI), else 0.
 int ada_packed_int8_available(void);
