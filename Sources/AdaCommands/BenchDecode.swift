@@ -12,17 +12,21 @@ import Foundation
 /// Float32 blocks (`dense`, as many weight bytes per token as F32) and from their packed
 /// codes (`packed`: the packed kernels, the head from exact 8-bit codes when the file stores
 /// it as Q8_0), and again with each product's input rounded to int8 (`packed_int8`). Bytes per
-/// token are what the decoder's products read.
+/// token are what the decoder's products read. `--repeats N` measures each model N times and
+/// reports the medians (single runs of 128 tokens vary by about ±25% on this machine).
 struct DecodeBench: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "decode", abstract: "Batch-1 generation speed (tokens/s) with the KV cache.")
     @Option(help: "Prompt tokens.") var prompt = 16
     @Option(help: "New tokens.") var tokens = 128
     @Option(help: "Calibration windows (512 tokens of Emma) for AdaDim's choice.") var calib = 8
     @Flag(help: "Skip Gemma 3.") var noGemma = false
+    @Option(help: "Measured generations per model (≥ 1): tok/s and prompt ms are their medians, with the range of tok/s.") var repeats = 1
 
     func run() throws {
         print("environment: \(environmentLine())")
-        print("batch 1, \(prompt)-token prompt, \(tokens) new tokens, greedy; tok/s = one-token passes per second after the prompt's pass")
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        print("batch 1, \(prompt)-token prompt, \(tokens) new tokens, greedy; tok/s = one-token passes per second after the prompt's pass"
+              + (repeats > 1 ? "; medians of \(repeats) runs" : ""))
         do {
             let smol = try LlamaModel.load(path: DataPaths.model("smollm2"))
             let text = try DataPaths.readText("austen:pride")
@@ -53,17 +57,27 @@ struct DecodeBench: ParsableCommand {
 
     var header: String {
         "model".padding(toLength: 38, withPad: " ", startingAt: 0)
-            + ["tok/s", "prompt ms", "MB/token", "GB/s"].map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
+            + ["tok/s", "range", "prompt ms", "MB/token", "GB/s"].map { String(repeating: " ", count: max(0, 11 - $0.count)) + $0 }.joined()
     }
 
     /// One model: a warm-up generation (decodes the file's blocks), then the measured one.
     func report(_ name: String, _ view: ModelView, text: String, kernels: DecodeKernels) throws {
         let ids = Array(view.base.tokenizer.encode(text).prefix(prompt))
         _ = try generate(view: view, prompt: ids, maxTokens: 4, kernels: kernels, stopAtEnd: false)
-        let r = try generate(view: view, prompt: ids, maxTokens: tokens, kernels: kernels, stopAtEnd: false)
+        var rates: [Double] = [], prompts: [Double] = []
+        for _ in 0..<repeats {
+            let r = try generate(view: view, prompt: ids, maxTokens: tokens, kernels: kernels, stopAtEnd: false)
+            rates.append(r.tokensPerSecond)
+            prompts.append(r.promptSeconds)
+        }
+        func median(_ v: [Double]) -> Double {
+            let s = v.sorted()
+            return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+        let rate = median(rates), range = String(format: "%.0f–%.0f", rates.min()!, rates.max()!)
         let bytes = Double(KVDecoder(view: view, capacity: 1, kernels: kernels).weightBytesPerToken)
         print(name.padding(toLength: 38, withPad: " ", startingAt: 0)
-              + String(format: "%11.1f%11.0f%11.0f%11.1f", r.tokensPerSecond, r.promptSeconds * 1000,
-                       bytes / 1e6, bytes * r.tokensPerSecond / 1e9))
+              + String(format: "%11.1f", rate) + String(repeating: " ", count: max(0, 11 - range.count)) + range
+              + String(format: "%11.0f%11.0f%11.1f", median(prompts) * 1000, bytes / 1e6, bytes * rate / 1e9))
     }
 }

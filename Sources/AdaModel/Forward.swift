@@ -78,7 +78,8 @@ public struct BlockTrace: Sendable {
 /// row-major so that every linear layer is one GEMM.
 public enum Forward {
     /// `x · Wᵀ` for `x: [T, in]`, `W: [out, in]`. One row (a decoding step) is a
-    /// matrix-vector product (`sgemv`: a GEMM of one row would pack the whole weight first).
+    /// matrix-vector product (`matvec` on the kernels' pool: a GEMM of one row would pack the
+    /// whole weight first, and OpenBLAS's sgemv reads it at about half the bandwidth).
     public static func linear(_ x: Tensor, _ w: Tensor) -> Tensor {
         let (t, n) = x.matrixShape
         precondition(w.shape[1] == n, "linear: input has \(n) features, weight is \(w.shape)")
@@ -87,8 +88,7 @@ public enum Forward {
             w.data.withUnsafeBufferPointer { pw in
                 out.data.withUnsafeMutableBufferPointer { po in
                     if t == 1 {
-                        sgemv(trans: false, m: w.shape[0], n: n, alpha: 1, a: pw.baseAddress!, lda: n,
-                              x: px.baseAddress!, beta: 0, y: po.baseAddress!)
+                        matvec(rows: w.shape[0], cols: n, w: pw.baseAddress!, x: px.baseAddress!, y: po.baseAddress!)
                         return
                     }
                     sgemm(transA: false, transB: true, m: t, n: w.shape[0], k: n, alpha: 1,

@@ -1,4 +1,5 @@
 import _CBLAS
+import _CKernels
 
 /// Errors raised by tensor operations on mismatched shapes or bad arguments.
 public struct TensorError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -266,6 +267,14 @@ public func sgemv(trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Fl
     if m == 0 || n == 0 { return }
     cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), alpha, a, blasint(lda),
                 x, 1, beta, y, 1)
+}
+
+/// `y = W·x` for a row-major `rows × cols` matrix and one vector, on the kernels' thread pool
+/// (`_CKernels/matvec.c`): a decoding step's products, memory-bound, where OpenBLAS's sgemv
+/// reads the weights at well under the machine's bandwidth.
+@inline(__always)
+public func matvec(rows: Int, cols: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    ada_matvec(w, Int32(rows), Int32(cols), x, y)
 }
 
 /// Double-precision `C = alpha·op(A)·op(B) + beta·C`, row-major.

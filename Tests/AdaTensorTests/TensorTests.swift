@@ -78,6 +78,26 @@ struct MatmulTests {
         #expect(viaCopies == ct)
     }
 
+    /// The pool's matrix-vector product against a Float64 sum: rows not a multiple of 4, columns
+    /// not of 16, one row, and a matrix large enough to be split into tasks; integer-valued
+    /// entries keep every partial sum exact, so the result is exact too.
+    @Test func matvecMatchesADoubleSum() {
+        for (rows, cols) in [(1, 5), (7, 16), (37, 53), (1031, 600)] {
+            let w = Tensor(shape: [rows, cols]) { Float(($0 * 7) % 11) - 5 }
+            let x = (0..<cols).map { Float(($0 * 5) % 13) - 6 }
+            var y = [Float](repeating: .nan, count: rows)
+            w.data.withUnsafeBufferPointer { pw in
+                x.withUnsafeBufferPointer { px in
+                    y.withUnsafeMutableBufferPointer { py in
+                        matvec(rows: rows, cols: cols, w: pw.baseAddress!, x: px.baseAddress!, y: py.baseAddress!)
+                    }
+                }
+            }
+            let want = (0..<rows).map { r in Float((0..<cols).reduce(0.0) { $0 + Double(w.data[r * cols + $1]) * Double(x[$1]) }) }
+            #expect(y == want, "\(rows)×\(cols)")
+        }
+    }
+
     @Test func emptyProduct() throws {
         let c = try Tensor.matmul(Tensor(zeros: [0, 3]), b32)
         #expect(c.shape == [0, 2])

@@ -18,6 +18,9 @@ void ada_swiglu(float *g, const float *u, long n);
 void ada_window_softmax(float *p, int t, int window);
 /// g[i] = gelu_tanh(g[i]) * u[i].
 void ada_geglu(float *g, const float *u, long n);
+/// y[r] = Σ_c w[r·cols + c]·x[c] for r < rows (row-major W, one input vector), rows split
+/// across the kernels' thread pool (matvec.c); each row summed the same way whatever the split.
+void ada_matvec(const float *w, int rows, int cols, const float *x, float *y);
 /// Scalar exp with the same polynomial (for tests and odd spots).
 float ada_exp(float x);
 /// x^p for x > 0 as exp(p·log x) with polynomial log and exp (relative error a few 1e-6 for
