@@ -9,7 +9,8 @@ import Foundation
 /// (OpenBLAS) and from packed codes at each width and grouping. Weights are random (their
 /// values do not change the time); the embedding/head product is left out and reported
 /// apart, since it is the same for every variant. Packed rows run with Float32 inputs and
-/// with inputs rounded to int8 (`PackedActivations`).
+/// with inputs rounded to int8 (`PackedActivations`). Last, the read bandwidth the Float32
+/// matrix-vector products reach on a 1 GiB matrix (the ceiling of a memory-bound step).
 struct KernelBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels", abstract: "Batch-1 products from Float32 and from packed weights (one decoding step's linear layers).")
@@ -48,6 +49,12 @@ struct KernelBench: ParsableCommand {
             _ = try? Tensor.matmul(xf, dense[6], transposeB: true)
         }
         report("F32 (OpenBLAS sgemm)", perBlock: f32, bytes: params * 4, shapes: s)
+        let f32mv = time {
+            for w in [dense[0], dense[1], dense[2], dense[4], dense[5]] { _ = Forward.linear(xh, w) }
+            _ = Forward.linear(xq, dense[3])
+            _ = Forward.linear(xf, dense[6])
+        }
+        report(batch == 1 ? "F32 (matvec, the decoder's)" : "F32 (Forward.linear)", perBlock: f32mv, bytes: params * 4, shapes: s)
         for bits in [8, 4, 3, 2] {
             for dim in QuantDim.allCases {
                 let spec = QuantSpec(bits: bits, group: 128, dim: dim)
@@ -68,6 +75,10 @@ struct KernelBench: ParsableCommand {
         let th = time { _ = try? Tensor.matmul(xh, head, transposeB: true) }
         print(String(format: "head [%d, %d] F32: %.3f ms per step (%.1f GB/s)", s.vocab, s.hidden, th * 1e3,
                      Double(s.vocab * s.hidden * 4) / th / 1e9))
+        let thv = time { _ = Forward.linear(xh, head) }
+        print(String(format: "head [%d, %d] F32 via Forward.linear: %.3f ms per step (%.1f GB/s)", s.vocab, s.hidden, thv * 1e3,
+                     Double(s.vocab * s.hidden * 4) / thv / 1e9))
+        bandwidth()
         // The head as the decoder runs a Q8_0 one: 8-bit codes in per-OC groups of 32.
         let head8 = PackedMatrix(PackedLayer(try quantizeRTN(head, QuantSpec(bits: 8, group: 32, dim: .oc))))
         for act in PackedActivations.allCases {
@@ -75,6 +86,35 @@ struct KernelBench: ParsableCommand {
             print(String(format: "head [%d, %d] packed w8 g32 %@: %.3f ms per step (%.1f GB/s)", s.vocab, s.hidden,
                          act.rawValue as NSString, t * 1e3, Double(head8.storedBytes) / t / 1e9))
         }
+    }
+
+    /// The memory read bandwidth the Float32 products reach: a 1 GiB matrix (far beyond the
+    /// caches) times one vector, with the pool's matvec and with OpenBLAS's sgemv.
+    func bandwidth() {
+        let rows = 1 << 18, cols = 1024
+        let w = Tensor(shape: [rows, cols]) { Float($0 & 1023) * 1e-3 }
+        let x = [Float](repeating: 1, count: cols)
+        var y = [Float](repeating: 0, count: rows)
+        let bytes = Double(rows * cols * 4)
+        func run(_ blas: Bool) -> Double {
+            time {
+                w.data.withUnsafeBufferPointer { pw in
+                    x.withUnsafeBufferPointer { px in
+                        y.withUnsafeMutableBufferPointer { py in
+                            if blas {
+                                sgemv(trans: false, m: rows, n: cols, alpha: 1, a: pw.baseAddress!, lda: cols,
+                                      x: px.baseAddress!, beta: 0, y: py.baseAddress!)
+                            } else {
+                                matvec(rows: rows, cols: cols, w: pw.baseAddress!, x: px.baseAddress!, y: py.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mv = run(false), sv = run(true)
+        print(String(format: "memory read bandwidth, 1 GiB F32 matrix × vector: matvec %.1f GB/s, OpenBLAS sgemv %.1f GB/s (%d threads)",
+                     bytes / mv / 1e9, bytes / sv / 1e9, PackedMatrix.threads))
     }
 
     /// Seconds per call of `body`, the median of repeated runs over `seconds`.

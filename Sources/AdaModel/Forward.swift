@@ -79,7 +79,7 @@ public struct BlockTrace: Sendable {
 public enum Forward {
     /// `x · Wᵀ` for `x: [T, in]`, `W: [out, in]`. One row (a decoding step) is a
     /// matrix-vector product (`matvec` on the kernels' pool: a GEMM of one row would pack the
-    /// whole weight first, and OpenBLAS's sgemv reads it at about half the bandwidth).
+    /// whole weight first, and OpenBLAS's sgemv is slower on a decoder's small matrices).
     public static func linear(_ x: Tensor, _ w: Tensor) -> Tensor {
         let (t, n) = x.matrixShape
         precondition(w.shape[1] == n, "linear: input has \(n) features, weight is \(w.shape)")

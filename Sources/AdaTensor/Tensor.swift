@@ -271,7 +271,7 @@ public func sgemv(trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Fl
 
 /// `y = W·x` for a row-major `rows × cols` matrix and one vector, on the kernels' thread pool
 /// (`_CKernels/matvec.c`): a decoding step's products, memory-bound, where OpenBLAS's sgemv
-/// reads the weights at well under the machine's bandwidth.
+/// loses to its threading overhead on small matrices.
 @inline(__always)
 public func matvec(rows: Int, cols: Int, w: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
     ada_matvec(w, Int32(rows), Int32(cols), x, y)
