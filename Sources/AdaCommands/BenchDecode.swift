@@ -5,7 +5,8 @@ import AdaTensor
 import ArgumentParser
 import Foundation
 
-/// `ada bench decode`: tokens per second of batch-1 greedy generation with the KV cache
+/// `ada bench decode`: tokens per second of batch-1 greedy generation with the KV cache, for
+/// SmolLM2 and Gemma 3 (`--no-smollm2`, `--no-gemma`)
 /// (docs/benchmarks.md, "Decoding"). A prompt of the first `--prompt` tokens of Pride and
 /// Prejudice, then `--tokens` new tokens (no stop at EOS); the rate counts the one-token
 /// passes after the prompt's pass. Quantized models run twice: from their materialized
@@ -20,6 +21,7 @@ struct DecodeBench: ParsableCommand {
     @Option(help: "New tokens.") var tokens = 128
     @Option(help: "Calibration windows (512 tokens of Emma) for AdaDim's choice.") var calib = 8
     @Flag(help: "Skip Gemma 3.") var noGemma = false
+    @Flag(help: "Skip SmolLM2.") var noSmollm2 = false
     @Option(help: "Measured generations per model (≥ 1): tok/s and prompt ms are their medians, with the range of tok/s.") var repeats = 1
 
     func run() throws {
@@ -28,31 +30,32 @@ struct DecodeBench: ParsableCommand {
         print("batch 1, \(prompt)-token prompt, \(tokens) new tokens, greedy; tok/s = one-token passes per second after the prompt's pass"
               + (repeats > 1 ? "; medians of \(repeats) runs" : ""))
         do {
-            let smol = try LlamaModel.load(path: DataPaths.model("smollm2"))
             let text = try DataPaths.readText("austen:pride")
-            let cal = try evaluationWindows(smol.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: 512)
-            var rows: [(String, ModelView)] = [("smollm2 F32", ModelView(base: smol))]
-            for bits in [4, 3] {
-                for (dim, label) in [(DimChoice.fixed(.oc), "per-OC"), (.fixed(.ic), "per-IC"), (.ada(.block), "AdaDim")] {
-                    let q = try quantizeModel(smol, options: QuantizeOptions(method: .rtn, bits: bits, group: 128, dim: dim),
-                                              calibration: dim == .ada(.block) ? cal : [])
-                    rows.append(("smollm2 RTN w\(bits) g128 \(label)", q.view))
-                }
-            }
             print(header)
-            for (name, view) in rows {
-                try report(name + " dense", view, text: text, kernels: .dense)
-                if !view.overlay.isEmpty || name.hasSuffix("F32") {
-                    try report(name + " packed", view, text: text, kernels: .packed)
-                    try report(name + " packed_int8", view, text: text, kernels: .packedInt8)
-                }
-            }
-            if !noGemma {
-                let gemma = try LlamaModel.load(path: DataPaths.model("gemma3"))
-                try report("gemma3 F32 dense", ModelView(base: gemma), text: text, kernels: .dense)
-            }
+            if !noSmollm2 { try measure("smollm2", text: text) }
+            if !noGemma { try measure("gemma3", text: text) }
         } catch { throw fail(error) }
         print(String(format: "peak RSS: %.0f MiB", peakRSSMiB()))
+    }
+
+    /// One model: F32, then RTN w4 and w3 g128 per-OC, per-IC and AdaDim, dense and packed.
+    /// The quantized models are made, measured and dropped one at a time.
+    func measure(_ name: String, text: String) throws {
+        let m = try LlamaModel.load(path: DataPaths.model(name))
+        let cal = try evaluationWindows(m.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: 512)
+        try report("\(name) F32 dense", ModelView(base: m), text: text, kernels: .dense)
+        try report("\(name) F32 packed", ModelView(base: m), text: text, kernels: .packed)
+        try report("\(name) F32 packed_int8", ModelView(base: m), text: text, kernels: .packedInt8)
+        for bits in [4, 3] {
+            for (dim, label) in [(DimChoice.fixed(.oc), "per-OC"), (.fixed(.ic), "per-IC"), (.ada(.block), "AdaDim")] {
+                let q = try quantizeModel(m, options: QuantizeOptions(method: .rtn, bits: bits, group: 128, dim: dim),
+                                          calibration: dim == .ada(.block) ? cal : [])
+                let row = "\(name) RTN w\(bits) g128 \(label)"
+                for (k, suffix) in [(DecodeKernels.dense, "dense"), (.packed, "packed"), (.packedInt8, "packed_int8")] {
+                    try report("\(row) \(suffix)", q.view, text: text, kernels: k)
+                }
+            }
+        }
     }
 
     var header: String {
