@@ -5,39 +5,6 @@ import AdaTensor
 import Foundation
 import Testing
 
-/// The block criterion of docs/reference.md §1.3 in float64 with candidates from `make` (the
-/// run's quantizer): greedy in module order, q/k/v/o judged at the attention output, gate/up/down
-/// at the MLP output, earlier choices following `follow` (the library's).
-private func referenceBlockErrors(_ m: LlamaModel, traces: [[DTrace]], nSel: Int, follow: [LinearID: QuantDim],
-                                  make: (LinearID, QuantDim) throws -> Tensor) throws -> [LinearID: (oc: Double, ic: Double)] {
-    var res: [LinearID: (oc: Double, ic: Double)] = [:]
-    for b in 0..<m.blocks.count {
-        var cur = m.blocks[b]
-        var ref: [DM] = []
-        for k in LinearKind.allCases {
-            func target(_ w: LlamaBlock, _ i: Int) -> DM {
-                let tr = traces[b][i]
-                switch k {
-                case .q, .k, .v, .o: return dLinear(dAttentionContext(w, tr.attnIn, m.config), w.o)
-                case .gate, .up, .down: return dLinear(dMLPActivation(w, tr.mlpIn), w.down)
-                }
-            }
-            let id = LinearID(block: b, kind: k)
-            var cOC = cur, cIC = cur
-            cOC[k] = try make(id, .oc)
-            cIC[k] = try make(id, .ic)
-            if k == .q || k == .gate { ref = (0..<nSel).map { target(cur, $0) } }
-            let outOC = (0..<nSel).map { target(cOC, $0) }, outIC = (0..<nSel).map { target(cIC, $0) }
-            res[id] = ((0..<nSel).reduce(0.0) { $0 + dMSE(outOC[$1], ref[$1]) } / Double(nSel),
-                       (0..<nSel).reduce(0.0) { $0 + dMSE(outIC[$1], ref[$1]) } / Double(nSel))
-            let d = follow[id]!
-            cur = d == .ic ? cIC : cOC
-            ref = d == .ic ? outIC : outOC
-        }
-    }
-    return res
-}
-
 /// Float64 forward of the whole model with module weights `w(id)`, then the final norm, the
 /// head and a log-softmax: log-probabilities `[T][vocab]` of one window.
 private func dLogProbs(_ m: LlamaModel, _ window: [Int32], _ w: (LinearID) -> Tensor?) -> DM {

@@ -22,44 +22,6 @@ private func dOutputMSE(_ xs: [DM], _ w: Tensor, _ wq: Tensor) -> Double {
     return s / Double(n)
 }
 
-/// AdaDim's block criterion, written from docs/reference.md §1.3 in float64: greedy in module order inside
-/// each block; q/k/v/o judged at the attention output, gate/up/down at the MLP output; each
-/// candidate compared with the target of the block whose earlier modules are already quantized;
-/// block and MLP inputs from the full-precision model; mean over the first `nSel` windows.
-/// Earlier choices follow `follow` (the library's), so that each error is comparable even if a
-/// near-tie were decided differently in float64.
-private func referenceBlockErrors(_ m: LlamaModel, traces: [[DTrace]], bits: Int, group: Int, nSel: Int,
-                                  follow: [LinearID: QuantDim]) throws -> [LinearID: (oc: Double, ic: Double)] {
-    var res: [LinearID: (oc: Double, ic: Double)] = [:]
-    for b in 0..<m.blocks.count {
-        let fp = m.blocks[b]
-        var cur = fp
-        var ref: [DM] = []
-        for k in LinearKind.allCases {
-            func target(_ w: LlamaBlock, _ i: Int) -> DM {
-                let tr = traces[b][i]
-                switch k {
-                case .q, .k, .v, .o: return dLinear(dAttentionContext(w, tr.attnIn, m.config), w.o)
-                case .gate, .up, .down: return dLinear(dMLPActivation(w, tr.mlpIn), w.down)
-                }
-            }
-            var cOC = cur, cIC = cur
-            cOC[k] = try quantizeRTN(fp[k], QuantSpec(bits: bits, group: group, dim: .oc)).dequantized
-            cIC[k] = try quantizeRTN(fp[k], QuantSpec(bits: bits, group: group, dim: .ic)).dequantized
-            if k == .q || k == .gate { ref = (0..<nSel).map { target(cur, $0) } }
-            let outOC = (0..<nSel).map { target(cOC, $0) }, outIC = (0..<nSel).map { target(cIC, $0) }
-            let eOC = (0..<nSel).reduce(0.0) { $0 + dMSE(outOC[$1], ref[$1]) } / Double(nSel)
-            let eIC = (0..<nSel).reduce(0.0) { $0 + dMSE(outIC[$1], ref[$1]) } / Double(nSel)
-            let id = LinearID(block: b, kind: k)
-            res[id] = (eOC, eIC)
-            let d = follow[id]!
-            cur = d == .ic ? cIC : cOC
-            ref = d == .ic ? outIC : outOC
-        }
-    }
-    return res
-}
-
 /// The library's Hessians of each module's inputs (full-precision block inputs), via BlockStream.
 private func libraryHessians(_ m: LlamaModel, _ windows: [[Int32]]) -> [LinearID: Hessian] {
     let c = m.config
@@ -176,8 +138,10 @@ struct QuantizeModelTests {
         expectOnlyLinearsReplaced(q, m)
         var follow: [LinearID: QuantDim] = [:]
         for r in q.reports { follow[r.id] = r.dim }
-        let ref = try referenceBlockErrors(m, traces: Self.traces, bits: 4, group: 8,
-                                           nSel: selectionWindows ?? Self.windows.count, follow: follow)
+        let ref = try referenceBlockErrors(m, traces: Self.traces, nSel: selectionWindows ?? Self.windows.count,
+                                           follow: follow) { id, d in
+            try quantizeRTN(m.blocks[id.block][id.kind], QuantSpec(bits: 4, group: 8, dim: d)).dequantized
+        }
         for r in q.reports {
             let eOC = try #require(r.errorOC), eIC = try #require(r.errorIC)
             #expect(r.dim == (eIC < eOC ? .ic : .oc), "\(r.id): argmin, ties to per-OC")

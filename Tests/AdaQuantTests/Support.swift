@@ -393,3 +393,40 @@ func dMSE(_ a: DM, _ b: DM) -> Double {
     for (ra, rb) in zip(a, b) { for (x, y) in zip(ra, rb) { s += (x - y) * (x - y); n += 1 } }
     return s / Double(n)
 }
+
+/// AdaDim's block criterion, written from docs/reference.md §1.3 in float64, with candidates
+/// from `make` (the run's quantizer): greedy in module order inside each block; q/k/v/o judged
+/// at the attention output, gate/up/down at the MLP output; each candidate compared with the
+/// target of the block whose earlier modules are already quantized; block and MLP inputs from
+/// the full-precision model; mean over the first `nSel` windows. Earlier choices follow
+/// `follow` (the library's), so that each error is comparable even if a near-tie were decided
+/// differently in float64.
+func referenceBlockErrors(_ m: LlamaModel, traces: [[DTrace]], nSel: Int, follow: [LinearID: QuantDim],
+                                  make: (LinearID, QuantDim) throws -> Tensor) throws -> [LinearID: (oc: Double, ic: Double)] {
+    var res: [LinearID: (oc: Double, ic: Double)] = [:]
+    for b in 0..<m.blocks.count {
+        var cur = m.blocks[b]
+        var ref: [DM] = []
+        for k in LinearKind.allCases {
+            func target(_ w: LlamaBlock, _ i: Int) -> DM {
+                let tr = traces[b][i]
+                switch k {
+                case .q, .k, .v, .o: return dLinear(dAttentionContext(w, tr.attnIn, m.config), w.o)
+                case .gate, .up, .down: return dLinear(dMLPActivation(w, tr.mlpIn), w.down)
+                }
+            }
+            let id = LinearID(block: b, kind: k)
+            var cOC = cur, cIC = cur
+            cOC[k] = try make(id, .oc)
+            cIC[k] = try make(id, .ic)
+            if k == .q || k == .gate { ref = (0..<nSel).map { target(cur, $0) } }
+            let outOC = (0..<nSel).map { target(cOC, $0) }, outIC = (0..<nSel).map { target(cIC, $0) }
+            res[id] = ((0..<nSel).reduce(0.0) { $0 + dMSE(outOC[$1], ref[$1]) } / Double(nSel),
+                       (0..<nSel).reduce(0.0) { $0 + dMSE(outIC[$1], ref[$1]) } / Double(nSel))
+            let d = follow[id]!
+            cur = d == .ic ? cIC : cOC
+            ref = d == .ic ? outIC : outOC
+        }
+    }
+    return res
+}
