@@ -5,20 +5,13 @@
 // pool's cheap hand-off wins (SmolLM2 F32 decoding 35 tok/s with sgemv, 63–78 with this;
 // docs/benchmarks.md).
 #include "ada_kernels.h"
-#include <immintrin.h>
+#include "simd_internal.h"
 
 typedef struct {
     const float *w, *x;
     float *y;
     int rows, cols, tasks;
 } mv_job;
-
-static inline float hsum8(__m256 v) {
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
-    a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
-    return _mm_cvtss_f32(a);
-}
 
 static void mv_rows(const mv_job *j, int r0, int r1) {
     int cols = j->cols, body = cols / 16 * 16;
@@ -38,8 +31,8 @@ static void mv_rows(const mv_job *j, int r0, int r1) {
             a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c), x0, a3);
             b3 = _mm256_fmadd_ps(_mm256_loadu_ps(w3 + c + 8), x1, b3);
         }
-        float s0 = hsum8(_mm256_add_ps(a0, b0)), s1 = hsum8(_mm256_add_ps(a1, b1));
-        float s2 = hsum8(_mm256_add_ps(a2, b2)), s3 = hsum8(_mm256_add_ps(a3, b3));
+        float s0 = ada_hsum8(_mm256_add_ps(a0, b0)), s1 = ada_hsum8(_mm256_add_ps(a1, b1));
+        float s2 = ada_hsum8(_mm256_add_ps(a2, b2)), s3 = ada_hsum8(_mm256_add_ps(a3, b3));
         for (int c = body; c < cols; c++) {
             s0 += w0[c] * x[c];
             s1 += w1[c] * x[c];
@@ -58,7 +51,7 @@ static void mv_rows(const mv_job *j, int r0, int r1) {
             a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c), _mm256_loadu_ps(x + c), a0);
             b0 = _mm256_fmadd_ps(_mm256_loadu_ps(w0 + c + 8), _mm256_loadu_ps(x + c + 8), b0);
         }
-        float s0 = hsum8(_mm256_add_ps(a0, b0));
+        float s0 = ada_hsum8(_mm256_add_ps(a0, b0));
         for (int c = body; c < cols; c++) s0 += w0[c] * x[c];
         j->y[r] = s0;
     }

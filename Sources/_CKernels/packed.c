@@ -5,6 +5,7 @@
 //   per-IC (scales along a column): y[r] = sum_c q[r,c] * (s[G,c] x[c]) - sum_c s[G,c] z[G,c] x[c], G = r / group
 // so both read the codes once per token; per-IC pays one scaled copy of x per row group.
 #include "packed_internal.h"
+#include "simd_internal.h"
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -43,19 +44,34 @@ void ada_packed_layout(const uint8_t *codes, int rows, int cols, int layout, uin
     }
 }
 
-void ada_packed_unpack_row(const uint8_t *row, int cols, int layout, uint8_t *out) {
+void ada_unpack_blocks(const uint8_t *row, int blocks, int layout, uint8_t *out) {
     int bb = block_bytes(layout);
-    for (int c = 0; c < cols; c++) {
-        const uint8_t *d = row + (long)(c / 32) * bb;
-        int j = c % 32;
-        uint8_t v;
-        if (layout == 4) v = j < 16 ? d[j] & 15 : d[j - 16] >> 4;
-        else if (layout == 2 || layout == 3) {
-            v = (d[j % 8] >> (2 * (j / 8))) & 3;
-            if (layout == 3) v |= ((d[8 + j / 8] >> (j % 8)) & 1) << 2;
-        } else v = d[j];
-        out[c] = v;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *d = row + (long)b * bb;
+        uint8_t *o = out + b * 32;
+        if (layout == 4) {
+            for (int j = 0; j < 16; j++) {
+                o[j] = d[j] & 15;
+                o[j + 16] = d[j] >> 4;
+            }
+        } else if (layout == 2 || layout == 3) {
+            for (int k = 0; k < 4; k++)
+                for (int j = 0; j < 8; j++) o[8 * k + j] = (d[j] >> (2 * k)) & 3;
+            if (layout == 3) {
+                uint32_t h = (uint32_t)d[8] | (uint32_t)d[9] << 8 | (uint32_t)d[10] << 16 | (uint32_t)d[11] << 24;
+                for (int j = 0; j < 32; j++) o[j] |= (uint8_t)(((h >> j) & 1) << 2);
+            }
+        } else {
+            memcpy(o, d, 32);
+        }
     }
+}
+
+void ada_packed_unpack_row(const uint8_t *row, int cols, int layout, uint8_t *out) {
+    int blocks = (cols + 31) / 32;
+    uint8_t codes[blocks * 32 + 1];
+    ada_unpack_blocks(row, blocks, layout, codes);
+    memcpy(out, codes, (size_t)cols);
 }
 
 // ---- one block of 32 codes times 32 inputs, into four accumulators ----
@@ -107,13 +123,6 @@ static inline void block3(const uint8_t *p, const float *x, __m256 acc[4]) {
     }
 }
 
-static inline float hsum(__m256 v) {
-    __m128 a = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    a = _mm_add_ps(a, _mm_movehl_ps(a, a));
-    a = _mm_add_ss(a, _mm_shuffle_ps(a, a, 1));
-    return _mm_cvtss_f32(a);
-}
-
 /// Σ over blocks [b0, b1) of codes · x (x indexed from block 0), as eight partial sums.
 static inline __m256 dot_blocks_v(const uint8_t *row, int layout, const float *x, int b0, int b1) {
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -130,7 +139,7 @@ static inline __m256 dot_blocks_v(const uint8_t *row, int layout, const float *x
 }
 
 static float dot_blocks(const uint8_t *row, int layout, const float *x, int b0, int b1) {
-    return hsum(dot_blocks_v(row, layout, x, b0, b1));
+    return ada_hsum8(dot_blocks_v(row, layout, x, b0, b1));
 }
 
 // ---- the product, split into tasks of rows ----
@@ -176,7 +185,7 @@ static int rows_oc(const job_t *j, const ada_packed_matrix *m, float *y, int r0,
                 acc = _mm256_fmadd_ps(_mm256_set1_ps(s[g]), dot_blocks_v(row, m->layout, x, g * gb, b1), acc);
                 offset += s[g] * z[g] * xs[t * groups + g];
             }
-            y[(long)t * m->rows + r] = hsum(acc) - offset;
+            y[(long)t * m->rows + r] = ada_hsum8(acc) - offset;
         }
     }
     return 0;

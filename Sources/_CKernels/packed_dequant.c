@@ -2,31 +2,6 @@
 // input rows (a prompt's pass): a panel of rows is dequantized here and multiplied with
 // sgemm, which then reuses each weight across the rows of the input.
 #include "packed_internal.h"
-#include <string.h>
-
-/// One row's codes, one per byte, from the kernel layout (a block of 32 at a time).
-static void unpack_row(const uint8_t *row, int blocks, int layout, uint8_t *out) {
-    int bb = ada_block_bytes(layout);
-    for (int b = 0; b < blocks; b++) {
-        const uint8_t *d = row + (long)b * bb;
-        uint8_t *o = out + b * 32;
-        if (layout == 4) {
-            for (int j = 0; j < 16; j++) {
-                o[j] = d[j] & 15;
-                o[j + 16] = d[j] >> 4;
-            }
-        } else if (layout == 2 || layout == 3) {
-            for (int k = 0; k < 4; k++)
-                for (int j = 0; j < 8; j++) o[8 * k + j] = (d[j] >> (2 * k)) & 3;
-            if (layout == 3) {
-                uint32_t h = (uint32_t)d[8] | (uint32_t)d[9] << 8 | (uint32_t)d[10] << 16 | (uint32_t)d[11] << 24;
-                for (int j = 0; j < 32; j++) o[j] |= (uint8_t)(((h >> j) & 1) << 2);
-            }
-        } else {
-            memcpy(o, d, 32);
-        }
-    }
-}
 
 typedef struct {
     const ada_packed_matrix *m;
@@ -42,7 +17,7 @@ static void dequant_task(void *ctx, int task) {
     int cols = m->cols, blocks = (cols + 31) / 32, groups = (cols + m->group - 1) / m->group;
     uint8_t codes[blocks * 32];
     for (int r = a; r < b; r++) {
-        unpack_row(m->codes + (long)r * m->row_bytes, blocks, m->layout, codes);
+        ada_unpack_blocks(m->codes + (long)r * m->row_bytes, blocks, m->layout, codes);
         float *w = j->out + (long)(r - j->r0) * cols;
         if (m->dim == 0) {
             const float *s = m->scales + (long)r * groups, *z = m->zeros + (long)r * groups;

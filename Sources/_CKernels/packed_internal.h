@@ -28,6 +28,10 @@ typedef struct {
     atomic_int failed; // a task could not allocate its scratch
 } ada_job;
 
+/// Codes of `blocks` blocks of one row from the kernel layout, one per byte (32 per block,
+/// the padding past the last column included): ada_packed_unpack_row and the panels'
+/// dequantization (packed_dequant.c).
+void ada_unpack_blocks(const uint8_t *row, int blocks, int layout, uint8_t *out);
 /// Per-thread scratch of at least n floats (kept between calls), NULL when out of memory.
 float *ada_scratch(long n);
 /// Quantizes x[0..pad) per block of 32 to int8 codes q (round to nearest, |q| ≤ 127), the
