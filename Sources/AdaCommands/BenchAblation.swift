@@ -30,12 +30,15 @@ final class AblationModels {
     let base: LlamaModel
     let baseHessians: CalibrationHessians?
     let cal: [[Int32]]
+    /// Whether the AWQ models need Hessians (GPTQ rows on full-precision inputs share them).
+    let hessiansNeeded: Bool
     var awq: [String: (LlamaModel, CalibrationHessians?, Double)] = [:]
 
-    init(base: LlamaModel, hessians: CalibrationHessians?, cal: [[Int32]]) {
+    init(base: LlamaModel, hessians: CalibrationHessians?, cal: [[Int32]], hessiansNeeded: Bool) {
         self.base = base
         baseHessians = hessians
         self.cal = cal
+        self.hessiansNeeded = hessiansNeeded
     }
 
     /// The model and Hessians for a row, and the seconds AWQ took (0 without AWQ).
@@ -45,8 +48,8 @@ final class AblationModels {
         let key = "w\(bits) g\(group) \(d)"
         if let hit = awq[key] { return hit }
         let r = try awqScale(base, calibration: cal, options: AWQOptions(spec: QuantSpec(bits: bits, group: group, dim: d)))
-        let h = try CalibrationHessians(model: r.model, calibration: cal)
-        log(String(format: "awq %@: %.0f s (+ Hessians %.0f s)", key as NSString, r.seconds, h.seconds))
+        let h = hessiansNeeded ? try CalibrationHessians(model: r.model, calibration: cal) : nil
+        log(String(format: "awq %@: %.0f s (+ Hessians %.0f s)", key as NSString, r.seconds, h?.seconds ?? 0))
         awq[key] = (r.model, h, r.seconds)
         return awq[key]!
     }
@@ -69,7 +72,19 @@ struct Ablation: ParsableCommand {
     @Option(help: "Windows criterion=kl judges on.") var klWindows = 4
     @Option(help: "Blocks per unit of criterion=kl.") var klBlocks = 5
     @Option(help: "Methods: rtn, gptq (comma-separated).") var methods = "rtn,gptq"
+    @Option(help: "GPTQ rows' block inputs: fp (from the full-precision model) or quantized (from the quantized blocks; each row a whole run with its own Hessians and, for AdaDim, its own selection).")
+    var inputs = "fp"
+    @Option(help: "GPTQ damping: this fraction of the Hessian's mean diagonal is added to it.") var damp = 0.01
+    @Option(help: "GPTQ act-order (columns in order of descending Hessian diagonal): on or off.") var actOrder = "on"
     @Option(help: "Write the Markdown table here as well as to standard output.") var out: String?
+
+    /// The GPTQ options and whether GPTQ rows feed blocks quantized inputs.
+    func gptqSettings() throws -> (GPTQOptions, quantizedInputs: Bool) {
+        guard inputs == "fp" || inputs == "quantized" else { throw ValidationError("--inputs takes fp or quantized, got '\(inputs)'") }
+        guard actOrder == "on" || actOrder == "off" else { throw ValidationError("--act-order takes on or off, got '\(actOrder)'") }
+        guard damp.isFinite, damp >= 0, damp <= 1 else { throw ValidationError("--damp takes a fraction from 0 to 1, got \(damp)") }
+        return (GPTQOptions(damp: damp, blockSize: 128, actOrder: actOrder == "on"), inputs == "quantized")
+    }
 
     /// per-OC, per-IC, then one AdaDim row per criterion.
     func parsedDims() throws -> [DimChoice] {
@@ -106,6 +121,7 @@ struct Ablation: ParsableCommand {
             let cfgs = try parsedConfigs()
             let vars = try variants.split(separator: ",").map { try AblationVariant.parse(String($0)) }
             let dims = try parsedDims()
+            let (gptqOptions, quantizedInputs) = try gptqSettings()
             let meths = methods.split(separator: ",").map(String.init)
             guard !meths.isEmpty, meths.allSatisfy({ $0 == "rtn" || $0 == "gptq" }) else { throw ValidationError("--methods takes rtn, gptq") }
             let m = try LlamaModel.load(path: DataPaths.model(model))
@@ -116,14 +132,14 @@ struct Ablation: ParsableCommand {
             }
             let fp = try ppl(m)
             log(String(format: "FP: %.3f", fp))
-            let hess: CalibrationHessians? = meths.contains("gptq") || variants.contains("awq") || variants.contains("weighted")
+            let hess: CalibrationHessians? = meths.contains("gptq") && !quantizedInputs
                 ? try { log("capturing Hessians on \(calib) × \(ctx) tokens…"); return try CalibrationHessians(model: m, calibration: cal) }() : nil
             if let hess { log(String(format: "  %.0f s", hess.seconds)) }
             // cells["rtn oc –"][config index] = (ppl, bpw); seconds per row
             var cells: [String: [(Double, Double)]] = [:]
             var seconds: [String: [Double]] = [:]
             for (bits, group) in cfgs {
-                let models = AblationModels(base: m, hessians: hess, cal: cal)
+                let models = AblationModels(base: m, hessians: hess, cal: cal, hessiansNeeded: hess != nil)
                 var adaReports: [AdaCriterion: [ModuleReport]] = [:]
                 for v in vars {
                     for dim in dims where meths.contains("rtn") {
@@ -145,15 +161,18 @@ struct Ablation: ParsableCommand {
                     for dim in dims where meths.contains("gptq") {
                         var o = QuantizeOptions(method: .gptq, bits: bits, group: group, dim: dim)
                         o.clip = v.clip
+                        o.gptq = gptqOptions
+                        o.quantizedInputs = quantizedInputs
                         o.selectionWindows = select
                         o.klWindows = klWindows
                         o.klBlocks = klBlocks
                         let (mm, hh, awqSeconds) = try models.get(v, bits: bits, group: group, dim: dim, log: log)
                         let t1 = wallClock()
-                        // criterion=quantizer and kl judge GPTQ candidates: a whole run (its own Hessian
-                        // capture included); block and module reuse the RTN row's choices.
+                        // criterion=quantizer and kl judge GPTQ candidates, and quantized inputs need
+                        // Hessians of each run's own blocks: whole runs (their own Hessian capture
+                        // included); otherwise block and module reuse the RTN row's choices.
                         let q: QuantizedModel
-                        if dim == .ada(.quantizer) || dim == .ada(.kl) {
+                        if dim == .ada(.quantizer) || dim == .ada(.kl) || quantizedInputs {
                             q = try quantizeModel(mm, options: o, calibration: cal)
                         } else {
                             var choices: [ModuleReport]?
@@ -175,6 +194,9 @@ struct Ablation: ParsableCommand {
             var md = table(cfgs, fp: fp, methods: meths, dims: dims, vars: vars, cells: cells, seconds: seconds)
             md += String(format: "\nCalibration: Emma, %d × %d tokens (AdaDim judged on the first %d windows; GPTQ AdaDim in the dimensions RTN AdaDim chose with the same clip search); evaluation: Pride and Prejudice, %d × %d. bpw: codes plus a 16-bit scale and a 16-bit zero per group. s: seconds to quantize (GPTQ: after the shared Hessian capture of %.0f s; RTN AdaDim: including its selection; awq rows: including the α search, not the AWQ model's Hessian capture). AWQ searches α with RTN at the row's bits and group, per-IC for per-IC rows and per-OC otherwise, on all calibration windows. Whole run %.0f s.\n",
                          calib, ctx, select, windows, ctx, hessSeconds, wallClock() - t0)
+            md += String(format: "GPTQ: damp %g, act-order %@, block inputs from the %@ model%@.\n", gptqOptions.damp, actOrder as NSString,
+                         (quantizedInputs ? "quantized" : "full-precision") as NSString,
+                         (quantizedInputs ? " (each GPTQ row a whole run: its own Hessians, AdaDim its own selection on quantized inputs; s includes them)" : "") as NSString)
             if dims.contains(.ada(.kl)) { md += "criterion=kl: \(klWindows) windows, units of \(klBlocks) blocks (GPTQ kl and quantizer rows: whole runs judging GPTQ candidates, Hessian capture included).\n" }
             print(md, terminator: "")
             if let out { try md.write(toFile: out, atomically: true, encoding: .utf8) }
