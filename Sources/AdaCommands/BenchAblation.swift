@@ -72,6 +72,7 @@ struct Ablation: ParsableCommand {
     @Option(help: "Windows criterion=kl judges on.") var klWindows = 4
     @Option(help: "Blocks per unit of criterion=kl.") var klBlocks = 5
     @Option(help: "Methods: rtn, gptq (comma-separated).") var methods = "rtn,gptq"
+    @Flag(help: "Only the AdaDim rows (no per-OC and per-IC rows).") var noFixed = false
     @Option(help: "GPTQ rows' block inputs: fp (from the full-precision model) or quantized (from the quantized blocks; each row a whole run with its own Hessians and, for AdaDim, its own selection).")
     var inputs = "fp"
     @Option(help: "GPTQ damping: this fraction of the Hessian's mean diagonal is added to it.") var damp = 0.01
@@ -88,7 +89,7 @@ struct Ablation: ParsableCommand {
 
     /// per-OC, per-IC, then one AdaDim row per criterion.
     func parsedDims() throws -> [DimChoice] {
-        try [.fixed(.oc), .fixed(.ic)] + criteria.split(separator: ",").map { c in
+        try (noFixed ? [] : [.fixed(.oc), .fixed(.ic)]) + criteria.split(separator: ",").map { c in
             guard let k = AdaCriterion(rawValue: String(c)) else { throw ValidationError("unknown criterion '\(c)' (block, module, quantizer, kl)") }
             return .ada(k)
         }
