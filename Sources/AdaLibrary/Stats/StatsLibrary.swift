@@ -72,20 +72,33 @@ public enum StatsLibrary: NativeLibrary {
                      Param("data", .dataset, doc: "calibration windows")],
             returns: "a tensor [out, in]",
             run: { a, ctx in
-                let (m, _) = try a.modelArg("model")
-                guard let id = LinearID(try a.string("layer")), id.block < m.blocks.count else {
-                    throw a.error("layer", "not a layer name (like blk.3.ffn_down)")
-                }
-                let d = try a.datasetArg("data")
-                let stream = BlockStream(model: m, windows: d.windows)
-                while stream.block < id.block {
-                    try ctx.checkCancelled()
-                    ctx.progress("saliency: inputs", stream.block, id.block + 1)
-                    stream.advance()
-                }
-                var h = Hessian(size: m[id].shape[1])
-                stream.trace { _, tr, _ in h.add(tr.input(of: id.kind)) }
-                return tensorValue(try engine(a, "layer") { try gptqSaliency(m[id], hessian: h) })
+                let (v, _) = try a.viewArg("model")
+                let id = try layerArg(a, v)
+                let h = try layerHessian(v, id, windows: try a.datasetArg("data").windows, ctx, label: "saliency")
+                return tensorValue(try engine(a, "layer") { try gptqSaliency(v.weight(id), hessian: h) })
             })
     }
+}
+
+/// The linear layer a command's `layer` argument names in view `v`.
+func layerArg(_ a: Arguments, _ v: ModelView) throws -> LinearID {
+    guard let id = LinearID(try a.string("layer")), id.block >= 0, id.block < v.blockCount else {
+        throw a.error("layer", "not a layer name (like blk.3.ffn_down)")
+    }
+    return id
+}
+
+/// The Hessian sum `Σ x xᵀ` of layer `id`'s inputs on `windows`, run block by block through the
+/// view: the blocks before `id`'s, then `id`'s own, each materialized only while it runs (a
+/// quantized view's layers are never copied whole). ^C stops between blocks.
+func layerHessian(_ v: ModelView, _ id: LinearID, windows: [[Int32]], _ ctx: Context, label: String) throws -> Hessian {
+    let stream = BlockStream(model: v.base, windows: windows)
+    while stream.block < id.block {
+        try ctx.checkCancelled()
+        ctx.progress("\(label): inputs", stream.block, id.block + 1)
+        stream.advance(weights: v.overlay.isEmpty ? nil : v.block(stream.block))
+    }
+    var h = Hessian(size: v.base[id].shape[1])
+    stream.trace(weights: v.overlay.isEmpty ? nil : v.block(id.block)) { _, tr, _ in h.add(tr.input(of: id.kind)) }
+    return h
 }

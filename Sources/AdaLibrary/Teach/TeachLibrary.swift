@@ -331,20 +331,10 @@ public enum TeachLibrary: NativeLibrary {
                      Param("actorder", .bool, default: .bool(true), doc: "quantize columns by descending Hessian diagonal")],
             returns: "a record {weight_mse, output_mse, rtn_weight_mse, rtn_output_mse, error, rtn_error, dequantized, tokens}",
             run: { a, ctx in
-                let (m, _) = try a.modelArg("model")
-                guard let id = LinearID(try a.string("layer")), id.block >= 0, id.block < m.blocks.count else {
-                    throw a.error("layer", "not a layer name (like blk.3.ffn_down)")
-                }
-                let d = try a.datasetArg("data")
-                let stream = BlockStream(model: m, windows: d.windows)
-                while stream.block < id.block {
-                    try ctx.checkCancelled()
-                    ctx.progress("gptq: inputs", stream.block, id.block + 1)
-                    stream.advance()
-                }
-                let w = m[id]
-                var h = Hessian(size: w.shape[1])
-                stream.trace { _, tr, _ in h.add(tr.input(of: id.kind)) }
+                let (v, _) = try a.viewArg("model")
+                let id = try layerArg(a, v)
+                let h = try layerHessian(v, id, windows: try a.datasetArg("data").windows, ctx, label: "gptq")
+                let w = v.weight(id)
                 let spec = QuantSpec(bits: try a.int("bits", min: 2, max: 8), group: try a.int("group", min: 0),
                                      dim: try a.choice("dim", as: QuantDim.self))
                 let opts = GPTQOptions(damp: try a.number("damp"), blockSize: 128, actOrder: try a.bool("actorder"))
