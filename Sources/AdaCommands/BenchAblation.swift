@@ -79,6 +79,17 @@ struct Ablation: ParsableCommand {
     @Option(help: "GPTQ act-order (columns in order of descending Hessian diagonal): on or off.") var actOrder = "on"
     @Option(help: "Write the Markdown table here as well as to standard output.") var out: String?
 
+    /// One row's quantize options: the run's selection, kl and GPTQ settings.
+    func rowOptions(_ method: QuantMethod, bits: Int, group: Int, dim: DimChoice, clip: ClipSearch) throws -> QuantizeOptions {
+        var o = QuantizeOptions(method: method, bits: bits, group: group, dim: dim)
+        o.selectionWindows = select
+        o.klWindows = klWindows
+        o.klBlocks = klBlocks
+        o.clip = clip
+        if method == .gptq { (o.gptq, o.quantizedInputs) = try gptqSettings() }
+        return o
+    }
+
     /// The GPTQ options and whether GPTQ rows feed blocks quantized inputs.
     func gptqSettings() throws -> (GPTQOptions, quantizedInputs: Bool) {
         guard inputs == "fp" || inputs == "quantized" else { throw ValidationError("--inputs takes fp or quantized, got '\(inputs)'") }
@@ -144,11 +155,7 @@ struct Ablation: ParsableCommand {
                 var adaReports: [AdaCriterion: [ModuleReport]] = [:]
                 for v in vars {
                     for dim in dims where meths.contains("rtn") {
-                        var o = QuantizeOptions(method: .rtn, bits: bits, group: group, dim: dim)
-                        o.selectionWindows = select
-                        o.klWindows = klWindows
-                        o.klBlocks = klBlocks
-                        o.clip = v.clip
+                        let o = try rowOptions(.rtn, bits: bits, group: group, dim: dim, clip: v.clip)
                         let (mm, _, awqSeconds) = try models.get(v, bits: bits, group: group, dim: dim, log: log)
                         let t1 = wallClock()
                         let q = try quantizeModel(mm, options: o, calibration: v.clip.mode == .weighted ? cal : Array(cal.prefix(max(select, klWindows))))
@@ -160,13 +167,7 @@ struct Ablation: ParsableCommand {
                         log(String(format: "%@: %.3f (%.1f s)", o.description as NSString, p, dt))
                     }
                     for dim in dims where meths.contains("gptq") {
-                        var o = QuantizeOptions(method: .gptq, bits: bits, group: group, dim: dim)
-                        o.clip = v.clip
-                        o.gptq = gptqOptions
-                        o.quantizedInputs = quantizedInputs
-                        o.selectionWindows = select
-                        o.klWindows = klWindows
-                        o.klBlocks = klBlocks
+                        let o = try rowOptions(.gptq, bits: bits, group: group, dim: dim, clip: v.clip)
                         let (mm, hh, awqSeconds) = try models.get(v, bits: bits, group: group, dim: dim, log: log)
                         let t1 = wallClock()
                         // criterion=quantizer and kl judge GPTQ candidates, and quantized inputs need
