@@ -66,6 +66,11 @@ struct AWQTests {
             // range and every weight alike, so RTN's relative error and the output error are
             // unchanged (up to float rounding) whatever α.
             #expect(r.choices.allSatisfy { $0.errorScaled >= $0.errorPlain * (1 - 1e-4) })
+            // So per-IC only α = 0 is tried: folding o's and down's scales into v's and up's
+            // rows would change those modules' per-IC groups. The model is returned unchanged.
+            #expect(r.choices.allSatisfy { $0.alpha == 0 && $0.errorScaled == $0.errorPlain })
+            for id in m.linearIDs { #expect(r.model[id] == m[id], "\(id)") }
+            for b in m.blocks.indices { #expect(r.model.blocks[b].attnNorm == m.blocks[b].attnNorm) }
         }
         // α = 0's error, recomputed from the definition: RTN of each module, output MSE × rows.
         let hs = try CalibrationHessians(model: m, calibration: Self.windows)
