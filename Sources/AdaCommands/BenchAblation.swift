@@ -136,6 +136,9 @@ struct Ablation: ParsableCommand {
             let (gptqOptions, quantizedInputs) = try gptqSettings()
             let meths = methods.split(separator: ",").map(String.init)
             guard !meths.isEmpty, meths.allSatisfy({ $0 == "rtn" || $0 == "gptq" }) else { throw ValidationError("--methods takes rtn, gptq") }
+            if meths == ["gptq"], !quantizedInputs, dims.contains(.ada(.block)) || dims.contains(.ada(.module)) {
+                throw ValidationError("GPTQ AdaDim with --criteria block or module reuses the RTN rows' choices: add rtn to --methods (or use --inputs quantized)")
+            }
             let m = try LlamaModel.load(path: DataPaths.model(model))
             let evalToks = m.tokenizer.encode(try DataPaths.readText("austen:pride"))
             let cal = try evaluationWindows(m.tokenizer.encode(try DataPaths.readText("austen:emma")), windows: calib, ctx: ctx)
